@@ -1,0 +1,79 @@
+"""Every error baton raises on purpose.
+
+    BatonError                      -- anything baton reports without a traceback
+    ├── InputError                  -- bad input; exit status 2; nothing has changed
+    │   ├── ManifestError           -- the manifest: names file, line and key path
+    │   └── SettingError            -- an unknown setting or an invalid value
+    ├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
+    ├── StepError                   -- a step exited non-zero or timed out
+    ├── HealthCheckError            -- a server did not become healthy in time
+    ├── LoadBalancerError           -- a load balancer refused, or disagrees with what was set
+    ├── LockError                   -- another deploy of the application holds the lock
+    └── DeployFailed                -- the deploy did not succeed; holds every server's outcome
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BatonError(Exception):
+    """Base of every error baton reports as a one-line message."""
+
+    exit_code = 1
+
+
+class InputError(BatonError):
+    """Bad input from the operator. Raised before anything changes."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a manifest a problem is: file, 1-based line, key path."""
+
+    file: str
+    line: int | None
+    path: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}" if self.path else where
+
+
+class ManifestError(InputError):
+    """A manifest that cannot be loaded; the message names file, line and key."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        self.location = location
+        self.message = message
+        super().__init__(f"{location}: {message}")
+
+
+class SettingError(InputError):
+    """An unknown setting key or a value the setting does not accept."""
+
+
+class ConnectionError_(BatonError):  # noqa: N801 - avoid shadowing the builtin
+    """A server could not be reached."""
+
+
+class StepError(BatonError):
+    """A deploy step failed on a server."""
+
+
+class HealthCheckError(BatonError):
+    """A server's health check did not pass before its deadline."""
+
+
+class LoadBalancerError(BatonError):
+    """A load balancer refused a change or reports a state baton did not set."""
+
+
+class LockError(BatonError):
+    """Another deploy of the same application is running."""
+
+
+class DeployFailed(BatonError):
+    """A deploy ended without success; the message summarises where each server stands."""

@@ -1,0 +1,170 @@
+"""The manifest as frozen, validated objects.
+
+Everything downstream of :func:`baton.config.load_manifest` works with these classes and never
+with the YAML dictionaries they came from.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from baton.config.templates import check_template
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+Seconds = Annotated[int, Field(ge=0, le=86_400)]
+PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Server(Frozen):
+    """One machine that runs the application."""
+
+    name: Name
+    address: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(default="deploy", min_length=1)
+    key_file: FilePath | None = None
+    agent: bool = False
+    known_hosts: FilePath | None = None
+    host_key_checking: bool = True
+    roles: tuple[Name, ...] = ("web",)
+    migrations: bool = False
+    transport: Literal["ssh", "local"] = "ssh"
+    connect_timeout: PositiveSeconds = 10.0
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Server:
+        if self.transport == "ssh" and self.key_file is not None and self.agent:
+            raise ValueError("give either key_file or agent: true, not both")
+        return self
+
+
+class LoadBalancerConfiguration(Frozen):
+    """Values that stick once a deploy applied them (see baton.state)."""
+
+    wait_after_adding_servers: Seconds | None = None
+    wait_after_removing_servers: Seconds | None = None
+    httpchk: str | None = Field(default=None, pattern=r"^/")
+
+
+class LoadBalancer(Frozen):
+    """A load balancer in front of the servers; ``servers`` maps baton names to its own names."""
+
+    name: Name = "default"
+    type: Literal["haproxy"]
+    socket: FilePath | None = None
+    address: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
+    backend: Name
+    servers: dict[Name, Name] = Field(default_factory=dict)
+    timeout: PositiveSeconds = 5.0
+    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
+
+    @model_validator(mode="after")
+    def _one_connection(self) -> LoadBalancer:
+        if (self.socket is None) == (self.address is None):
+            raise ValueError("give exactly one of socket (admin socket path) or address (host:port)")
+        return self
+
+    def member_name(self, server: str) -> str:
+        """The load balancer's own name for a baton server (the same name unless mapped)."""
+        return self.servers.get(server, server)
+
+
+class Step(Frozen):
+    """A named shell command run on each server, in order."""
+
+    name: Name
+    run: str = Field(min_length=1)
+    migration: bool = False
+    timeout: PositiveSeconds = 600.0
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> Step:
+        check_template(self.run)
+        return self
+
+
+class HealthCheck(Frozen):
+    """What must pass on a server before it goes back into rotation."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    command: str | None = None
+    timeout: PositiveSeconds = 5.0
+    deadline: PositiveSeconds = 60.0
+    interval: PositiveSeconds = 0.5
+
+    @model_validator(mode="after")
+    def _one_probe(self) -> HealthCheck:
+        if (self.url is None) == (self.command is None):
+            raise ValueError("give exactly one of url or command")
+        check_template(self.url or self.command or "")
+        return self
+
+
+class Deploy(Frozen):
+    steps: tuple[Step, ...] = Field(min_length=1)
+    health_check: HealthCheck | None = None
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Deploy:
+        _require_unique([s.name for s in self.steps], "step")
+        if sum(s.migration for s in self.steps) > 1:
+            raise ValueError("only one step can be the migration step")
+        return self
+
+    @property
+    def migration_step(self) -> Step | None:
+        return next((s for s in self.steps if s.migration), None)
+
+
+class Manifest(Frozen):
+    """An application: its servers, its load balancers and how to deploy it."""
+
+    application: Name
+    servers: tuple[Server, ...] = Field(min_length=1)
+    load_balancers: tuple[LoadBalancer, ...] = ()
+    deploy: Deploy
+    source: Path = Field(default=Path("baton.yml"), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        names = [s.name for s in self.servers]
+        _require_unique(names, "server")
+        _require_unique([lb.name for lb in self.load_balancers], "load balancer")
+        if sum(s.migrations for s in self.servers) > 1:
+            raise ValueError("only one server can be marked migrations: true")
+        for lb in self.load_balancers:
+            unknown = sorted(set(lb.servers) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"load balancer {lb.name!r} maps unknown server(s) {', '.join(unknown)}; "
+                    f"servers are: {', '.join(names)}"
+                )
+        return self
+
+    @property
+    def migration_server(self) -> Server:
+        """The server that runs migrations: the one marked, else the first."""
+        return next((s for s in self.servers if s.migrations), self.servers[0])
+
+    def server(self, name: str) -> Server:
+        return next(s for s in self.servers if s.name == name)
+
+
+def _require_unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {what} name {name!r}")
+        seen.add(name)
+
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:-]{0,127}$")

@@ -1,0 +1,35 @@
+"""Step templates: ``{version}``, ``{server}``, ``{address}``, ``{application}``, ``{port}``.
+
+Every value is shell-quoted when rendered, so a version or a name can never inject a command.
+``{{`` and ``}}`` stand for literal braces.
+"""
+
+from __future__ import annotations
+
+import shlex
+import string
+from collections.abc import Mapping
+
+PLACEHOLDERS = ("version", "server", "address", "application", "port", "user")
+
+_FORMATTER = string.Formatter()
+
+
+def check_template(text: str) -> None:
+    """Raise ValueError naming an unknown or malformed placeholder."""
+    try:
+        fields = [f for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"malformed template ({exc}); write {{{{ and }}}} for literal braces") from exc
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            raise ValueError(
+                f"unknown placeholder {{{field}}}; known: "
+                + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            )
+
+
+def render(text: str, values: Mapping[str, object], *, quote: bool = True) -> str:
+    """Fill the placeholders, shell-quoting each value unless ``quote`` is false (URLs)."""
+    prepared = {k: shlex.quote(str(v)) if quote else str(v) for k, v in values.items()}
+    return text.format_map(prepared)

@@ -1,0 +1,42 @@
+"""The load balancer interface: take a server out of rotation, put it back, say who is in.
+
+Drivers must confirm each change by reading the state back, and raise
+:class:`baton.LoadBalancerError` when the load balancer disagrees with what was set.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+
+
+class Membership(enum.Enum):
+    """A server as the load balancer reports it."""
+
+    IN_ROTATION = "in rotation"
+    """Enabled by the operator and considered up: gets traffic."""
+    OUT_OF_ROTATION = "out of rotation"
+    """Taken out on purpose (maintenance or drain): gets no new traffic."""
+    DOWN = "down"
+    """Enabled, but failing the load balancer's own health checks."""
+
+
+class LoadBalancerDriver(abc.ABC):
+    """One load balancer, addressed with baton server names."""
+
+    name: str
+
+    @abc.abstractmethod
+    async def remove(self, server: str) -> None:
+        """Take ``server`` out of rotation and confirm it."""
+
+    @abc.abstractmethod
+    async def add(self, server: str) -> None:
+        """Put ``server`` back into rotation and confirm it."""
+
+    @abc.abstractmethod
+    async def membership(self) -> dict[str, Membership]:
+        """Every known server's membership, keyed by baton server name."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release any connection the driver keeps."""

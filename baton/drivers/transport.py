@@ -1,0 +1,59 @@
+"""The transport interface: run one shell command on one server.
+
+A transport is opened once per server per deploy and reused for every step, so an SSH
+connection is set up once. Output arrives line by line through ``on_output`` while the command
+runs, so front ends can stream it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+OutputCallback = Callable[[str, str], None]
+"""Called with (stream, line) where stream is "stdout" or "stderr"; line has no newline."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: exit status (None when it timed out) and its output."""
+
+    exit_status: int | None
+    output: str
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and not self.timed_out
+
+
+class Transport(abc.ABC):
+    """Runs commands on one server. Use as an async context manager."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect (raise baton.ConnectionError_ with the server named when it cannot)."""
+
+    @abc.abstractmethod
+    async def run(
+        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+    ) -> CommandResult:
+        """Run ``command`` through the server's shell; never raises for a non-zero exit."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the connection; safe to call twice."""
+
+    async def __aenter__(self) -> Transport:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
