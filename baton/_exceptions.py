@@ -55,7 +55,7 @@ class SettingError(InputError):
     """An unknown setting key or a value the setting does not accept."""
 
 
-class ConnectionError_(BatonError):  # noqa: N801 - avoid shadowing the builtin
+class ConnectionError_(BatonError):
     """A server could not be reached."""
 
 

@@ -1,0 +1,19 @@
+"""Execution: the async engine that runs a plan and emits events, and the deploy runner."""
+
+from baton.execution.engine import Engine
+from baton.execution.events import Event, EventSink, Stage
+from baton.execution.result import DeployResult, ServerOutcome
+from baton.execution.runner import DeployReport, Drivers, prepare, run_deploy
+
+__all__ = [
+    "DeployReport",
+    "DeployResult",
+    "Drivers",
+    "Engine",
+    "Event",
+    "EventSink",
+    "ServerOutcome",
+    "Stage",
+    "prepare",
+    "run_deploy",
+]

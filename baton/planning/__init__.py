@@ -1,0 +1,38 @@
+"""Planning: pure functions from manifest, settings and one-off options to a printable plan."""
+
+from baton.planning.plan import (
+    Action,
+    AddToLoadBalancers,
+    CheckHealth,
+    DeployOptions,
+    Plan,
+    RemoveFromLoadBalancers,
+    RunStep,
+    ServerPlan,
+    Strategy,
+    Wait,
+    Wave,
+    build_plan,
+)
+from baton.planning.render import plan_to_dict, render_plan
+from baton.planning.values import ValueInForce, values_in_force, values_to_apply
+
+__all__ = [
+    "Action",
+    "AddToLoadBalancers",
+    "CheckHealth",
+    "DeployOptions",
+    "Plan",
+    "RemoveFromLoadBalancers",
+    "RunStep",
+    "ServerPlan",
+    "Strategy",
+    "ValueInForce",
+    "Wait",
+    "Wave",
+    "build_plan",
+    "plan_to_dict",
+    "render_plan",
+    "values_in_force",
+    "values_to_apply",
+]

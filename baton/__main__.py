@@ -1,0 +1,5 @@
+import sys
+
+from baton.cli.main import main
+
+sys.exit(main())

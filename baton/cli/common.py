@@ -1,0 +1,57 @@
+"""Arguments shared by several commands, and how they turn into library objects."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from baton._exceptions import InputError
+from baton.config import Manifest, load_manifest
+from baton.state import Store, default_state_dir
+
+
+def add_app(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--app", required=True, metavar="APP", help="the application's name")
+    add_state(parser)
+
+
+def add_state(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="state directory (default: $BATON_STATE or ~/.local/state/baton)",
+    )
+
+
+def add_manifest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f", "--file", type=Path, default=Path("baton.yml"), metavar="MANIFEST",
+        help="the application's manifest (default: ./baton.yml)",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    return Store(args.state or default_state_dir())
+
+
+def manifest_for(args: argparse.Namespace) -> Manifest:
+    """Load the manifest and check it describes the application named by -s."""
+    manifest = load_manifest(args.file)
+    if manifest.application != args.app:
+        raise InputError(
+            f"{args.file}: application: the manifest describes {manifest.application!r}, "
+            f"not {args.app!r} (-s {manifest.application}, or the right -f)"
+        )
+    return manifest
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,137 @@
+"""``baton config show``, ``baton history``, ``baton show`` and ``baton lock``: looking back."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from baton._exceptions import InputError
+from baton.cli.common import (
+    add_app,
+    add_json,
+    add_manifest,
+    add_state,
+    manifest_for,
+    open_store,
+    print_json,
+)
+from baton.planning import values_in_force
+from baton.state import DeployRecord
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = commands.add_parser("config", help="load balancer values in force")
+    config_actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show_config = config_actions.add_parser(
+        "show", help="each load balancer value in force and which deploy applied it",
+        description="Values a deploy applied stay in force after their key is deleted from the "
+        "manifest; setting one to 0 and deploying clears it.",
+    )
+    add_app(show_config)
+    add_manifest(show_config)
+    add_json(show_config)
+    show_config.set_defaults(handler=config_show)
+
+    history = commands.add_parser("history", help="past deploys of an application")
+    add_app(history)
+    add_json(history)
+    history.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
+    history.set_defaults(handler=show_history)
+
+    show = commands.add_parser("show", help="one deploy: per server, per step, status, output")
+    show.add_argument("deploy_id", type=int, metavar="DEPLOY_ID")
+    add_state(show)
+    add_json(show)
+    show.add_argument("--output", action="store_true", help="include each step's output")
+    show.set_defaults(handler=show_deploy)
+
+    lock = commands.add_parser("lock", help="the per-application deploy lock")
+    lock_actions = lock.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("status", lock_status, "who holds the lock"),
+        ("release", lock_release, "release a lock whose deploy is gone"),
+    ):
+        sub = lock_actions.add_parser(name, help=text)
+        add_app(sub)
+        sub.set_defaults(handler=handler)
+
+
+def config_show(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    values = values_in_force(manifest_for(args), store.applied_values(args.app))
+    if args.json:
+        print_json([v.to_dict() for v in values])
+        return 0
+    for v in values:
+        note = "  <- no longer in the manifest; set it to 0 and deploy to clear" if v.lingering else ""
+        print(f"{v.load_balancer}.{v.key} = {v.value}  ({v.origin}){note}")
+    return 0
+
+
+def _when(stamp: float | None) -> str:
+    return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def _row(record: DeployRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "application": record.application,
+        "version": record.version,
+        "strategy": record.strategy,
+        "status": record.status,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "duration": record.duration,
+    }
+
+
+def show_history(args: argparse.Namespace) -> int:
+    records = open_store(args).deploys(args.app, args.limit)
+    if args.json:
+        print_json([_row(r) for r in records])
+        return 0
+    if not records:
+        print(f"{args.app}: no deploys yet")
+    for r in records:
+        took = f"{r.duration:.1f}s" if r.duration is not None else "running"
+        print(f"#{r.id:<5} {_when(r.started_at)}  {r.version:<20} {r.strategy:<8} "
+              f"{r.status:<10} {took}")
+    return 0
+
+
+def show_deploy(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    record = store.deploy(args.deploy_id)
+    if record is None:
+        raise InputError(f"no deploy #{args.deploy_id} in {store.path}")
+    servers, steps = store.server_results(record.id), store.step_results(record.id)
+    if args.json:
+        print_json({**_row(record), "summary": record.summary, "plan": record.plan,
+                    "servers": [vars(s) for s in servers], "steps": [vars(s) for s in steps]})
+        return 0
+    print(f"deploy #{record.id} of {record.application}: version {record.version}, "
+          f"{record.strategy}, {record.status}, started {_when(record.started_at)}")
+    for server in servers:
+        print(f"  {server.server}: {server.status} - {server.detail}")
+        for step in (s for s in steps if s.server == server.server):
+            took = (step.finished_at or 0) - (step.started_at or 0)
+            print(f"    {step.step:<16} {step.status:<10} exit {step.exit_status}  {took:.2f}s")
+            if args.output and step.output:
+                print("      " + step.output.rstrip().replace("\n", "\n      "))
+    return 0
+
+
+def lock_status(args: argparse.Namespace) -> int:
+    holder = open_store(args).lock_holder(args.app)
+    if holder is None:
+        print(f"{args.app}: not locked")
+    else:
+        state = "running" if holder.alive() else "holder is gone; the next deploy takes it over"
+        print(f"{args.app}: locked by {holder.describe()} ({state})")
+    return 0
+
+
+def lock_release(args: argparse.Namespace) -> int:
+    holder = open_store(args).release_lock(args.app)
+    print(f"{args.app}: released lock of {holder.describe()}" if holder else f"{args.app}: not locked")
+    return 0

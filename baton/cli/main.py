@@ -1,0 +1,62 @@
+"""The ``baton`` command: parses arguments, calls the library, renders the result.
+
+Exit status: 0 success, 1 the deploy failed, 2 bad input (nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from baton._exceptions import BatonError
+from baton.cli import deploying, inspecting, settings_cmd
+
+DESCRIPTION = """\
+Deploy a web application to its servers, serially through the load balancers or in parallel.
+
+  baton plan   -s shop                      # what a deploy would do now, and how long waits add
+  baton deploy -s shop --version 1.4.2      # deploy (strategy from the deploy.parallel setting)
+  baton deploy -s shop --parallel           # one-off parallel deploy; the setting is unchanged
+  baton settings set -s shop deploy.parallel true
+  baton history -s shop; baton show 12      # what happened
+
+The manifest is ./baton.yml unless -f says otherwise; state lives in $BATON_STATE or
+~/.local/state/baton unless --state says otherwise.
+"""
+
+OPTIONAL_FRONT_ENDS = ("baton.cli.sandbox", "baton.cli.serve", "baton.cli.reliability")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    deploying.register(commands)
+    settings_cmd.register(commands)
+    inspecting.register(commands)
+    for module_name in OPTIONAL_FRONT_ENDS:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except BatonError as exc:
+        print(f"baton: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("baton: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

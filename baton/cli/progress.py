@@ -1,0 +1,92 @@
+"""Live progress for ``baton deploy``: a line per server on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from baton.execution.events import (
+    DeployFinished,
+    Event,
+    HealthChecked,
+    LoadBalancerChanged,
+    StageChanged,
+    StepOutput,
+    Warning_,
+)
+from baton.planning import Plan
+
+
+class PlainRenderer:
+    """One line per event worth reading, output prefixed by its server."""
+
+    def __init__(self, out: TextIO = sys.stdout, quiet: bool = False) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet and not isinstance(event, Warning_):
+            return
+        line = self.describe(event)
+        if line is not None:
+            print(line, file=self.out, flush=True)
+
+    def describe(self, event: Event) -> str | None:
+        elapsed = f"{time.monotonic() - self.started:6.1f}s"
+        if isinstance(event, Warning_):
+            return f"WARNING: {event.message}"
+        if isinstance(event, StepOutput):
+            return f"{event.server} | {event.line}"
+        if isinstance(event, StageChanged):
+            detail = f" {event.detail}" if event.detail else ""
+            return f"{elapsed} {event.server}: {event.stage.value}{detail}"
+        if isinstance(event, LoadBalancerChanged):
+            return f"{elapsed} {event.server}: {event.action} ({event.load_balancer})"
+        if isinstance(event, HealthChecked):
+            verdict = "passed" if event.passed else "FAILED"
+            return f"{elapsed} {event.server}: health check {verdict} ({event.detail})"
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class LiveRenderer(PlainRenderer):
+    """Output lines scroll above a block of one status line per server, redrawn in place."""
+
+    def __init__(self, plan: Plan, out: TextIO = sys.stdout) -> None:
+        super().__init__(out)
+        self.rows = {name: ("queued", time.monotonic()) for name in plan.server_order()}
+        self.drawn = 0
+        self.last_draw = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StageChanged):
+            detail = f" {event.detail}" if event.detail else ""
+            self.rows[event.server] = (f"{event.stage.value}{detail}", time.monotonic())
+        text = self.describe(event) if isinstance(event, StepOutput | Warning_) else None
+        self._draw(text, force=isinstance(event, DeployFinished | Warning_))
+
+    def _draw(self, text: str | None, force: bool = False) -> None:
+        now = time.monotonic()
+        if text is None and not force and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self.out.write(f"\x1b[{self.drawn}F\x1b[J" if self.drawn else "")
+        if text is not None:
+            self.out.write(text + "\n")
+        for name, (stage, since) in list(self.rows.items())[-40:]:
+            self.out.write(f"  {name:<16} {stage:<40} {now - since:5.1f}s\n")
+        self.drawn = min(len(self.rows), 40)
+        self.out.flush()
+
+    def close(self) -> None:
+        self._draw(None, force=True)
+
+
+def make_renderer(plan: Plan, *, live: bool, quiet: bool) -> PlainRenderer:
+    if live and not quiet:
+        return LiveRenderer(plan)
+    return PlainRenderer(quiet=quiet)

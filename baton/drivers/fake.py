@@ -1,0 +1,107 @@
+"""Recording fakes of both driver interfaces, for tests and dry runs.
+
+They share a :class:`Timeline` so a test can ask what was out of rotation when a command ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+
+from baton._exceptions import ConnectionError_
+from baton.config import Server
+from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+from baton.drivers.transport import CommandResult, OutputCallback, Transport
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: float
+    what: str
+    """"run", "remove", "add", "open" or "close"."""
+    server: str
+    detail: str = ""
+    out_of_rotation: frozenset[str] = frozenset()
+
+
+@dataclass
+class Timeline:
+    """Everything the fakes did, in order, with who was out of rotation at that moment."""
+
+    entries: list[Entry] = field(default_factory=list)
+    out: set[str] = field(default_factory=set)
+
+    def add(self, what: str, server: str, detail: str = "") -> None:
+        self.entries.append(Entry(time.monotonic(), what, server, detail, frozenset(self.out)))
+
+    def commands(self, server: str | None = None) -> list[str]:
+        return [e.detail for e in self.entries if e.what == "run" and server in (None, e.server)]
+
+
+@dataclass
+class Script:
+    """How fake commands behave: a regex → (exit status, output, seconds) table."""
+
+    rules: list[tuple[str, int, str, float]] = field(default_factory=list)
+    unreachable: set[str] = field(default_factory=set)
+
+    def on(self, pattern: str, exit_status: int = 0, output: str = "", seconds: float = 0.0) -> Script:
+        self.rules.append((pattern, exit_status, output, seconds))
+        return self
+
+    def outcome(self, server: str, command: str) -> tuple[int, str, float]:
+        for pattern, status, output, seconds in self.rules:
+            if re.search(pattern, f"{server}: {command}"):
+                return status, output, seconds
+        return 0, "", 0.0
+
+
+class FakeTransport(Transport):
+    def __init__(self, server: Server, timeline: Timeline, script: Script | None = None) -> None:
+        self.server = server
+        self.timeline = timeline
+        self.script = script or Script()
+
+    async def open(self) -> None:
+        if self.server.name in self.script.unreachable:
+            raise ConnectionError_(f"{self.server.name} ({self.server.address}): unreachable")
+        self.timeline.add("open", self.server.name)
+
+    async def run(
+        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+    ) -> CommandResult:
+        self.timeline.add("run", self.server.name, command)
+        status, output, seconds = self.script.outcome(self.server.name, command)
+        if seconds > timeout:
+            await asyncio.sleep(timeout)
+            return CommandResult(None, output, timed_out=True)
+        await asyncio.sleep(seconds)
+        for line in output.splitlines():
+            if on_output is not None:
+                on_output("stdout", line)
+        return CommandResult(status, output)
+
+    async def close(self) -> None:
+        self.timeline.add("close", self.server.name)
+
+
+class FakeLoadBalancer(LoadBalancerDriver):
+    def __init__(self, name: str, servers: list[str], timeline: Timeline) -> None:
+        self.name = name
+        self.timeline = timeline
+        self.state = dict.fromkeys(servers, Membership.IN_ROTATION)
+
+    async def remove(self, server: str) -> None:
+        self.state[server] = Membership.OUT_OF_ROTATION
+        self.timeline.out.add(server)
+        self.timeline.add("remove", server, self.name)
+
+    async def add(self, server: str) -> None:
+        self.state[server] = Membership.IN_ROTATION
+        self.timeline.out.discard(server)
+        self.timeline.add("add", server, self.name)
+
+    async def membership(self) -> dict[str, Membership]:
+        return dict(self.state)

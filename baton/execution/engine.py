@@ -1,0 +1,256 @@
+"""The engine: runs a plan wave by wave and emits events. It knows nothing of strategies.
+
+A wave's servers run at the same time (bounded by ``max_parallel``); the next wave starts
+only when every server of the previous one succeeded. A server that fails in a wave that
+removed it from the load balancers stays out of rotation, and the servers after it are not
+started. Every server ends with an outcome; a failure never hides what happened elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from baton._exceptions import BatonError, HealthCheckError, LoadBalancerError, StepError
+from baton.config import Server
+from baton.config.templates import render
+from baton.drivers import LoadBalancerDriver, Membership, Transport
+from baton.execution.events import (
+    EventSink,
+    HealthChecked,
+    LoadBalancerChanged,
+    ServerFinished,
+    Stage,
+    StageChanged,
+    StepFinished,
+    StepOutput,
+    StepStarted,
+)
+from baton.execution.health import wait_until_healthy
+from baton.execution.result import DeployResult, ServerOutcome
+from baton.planning import (
+    Action,
+    AddToLoadBalancers,
+    CheckHealth,
+    Plan,
+    RemoveFromLoadBalancers,
+    RunStep,
+    ServerPlan,
+    Wait,
+)
+
+TransportFactory = Callable[[Server], Transport]
+Journal = Callable[[str, str, str, str], None]
+"""Called with (load balancer, server, action, "intended" | "done")."""
+
+
+def _no_journal(load_balancer: str, server: str, action: str, state: str) -> None:
+    return None
+
+
+@dataclass
+class _ServerRun:
+    """What the engine knows about one server while it runs."""
+
+    plan: ServerPlan
+    transport: Transport | None = None
+    out_of: set[str] = field(default_factory=set)
+    started_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.plan.server.name
+
+
+class Engine:
+    """Runs one plan. Drivers, clock and sinks are passed in; nothing is global."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        open_transport: TransportFactory,
+        load_balancers: Mapping[str, LoadBalancerDriver],
+        emit: EventSink,
+        journal: Journal = _no_journal,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.plan = plan
+        self._open_transport = open_transport
+        self._load_balancers = load_balancers
+        self._emit = emit
+        self._journal = journal
+        self._sleep = sleep
+        self._outcomes: dict[str, ServerOutcome] = {}
+
+    async def run(self) -> DeployResult:
+        for wave in self.plan.waves:
+            await self._run_wave(wave.servers)
+            if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
+                break
+        self._mark_not_started()
+        return DeployResult(tuple(self._outcome(name) for name in self.plan.server_order()))
+
+    async def _run_wave(self, servers: tuple[ServerPlan, ...]) -> None:
+        limit = self.plan.max_parallel or len(servers)
+        gate = asyncio.Semaphore(limit)
+
+        async def bounded(server_plan: ServerPlan) -> None:
+            async with gate:
+                await self._run_server(_ServerRun(server_plan))
+
+        await asyncio.gather(*(bounded(sp) for sp in servers))
+
+    async def _run_server(self, run: _ServerRun) -> None:
+        run.started_at = time.time()
+        try:
+            await self._connect(run)
+            for action in run.plan.actions:
+                await self._perform(action, run)
+        except BatonError as exc:
+            self._finish(run, "failed", str(exc))
+        except asyncio.CancelledError:
+            self._finish(run, "cancelled", "the deploy was interrupted")
+            raise
+        else:
+            self._finish(run, "succeeded", f"now serving {self.plan.version}")
+        finally:
+            if run.transport is not None:
+                await run.transport.close()
+
+    async def _connect(self, run: _ServerRun) -> None:
+        self._stage(run, Stage.CONNECTING)
+        transport = self._open_transport(run.plan.server)
+        await transport.open()
+        run.transport = transport
+
+    async def _perform(self, action: Action, run: _ServerRun) -> None:
+        if isinstance(action, RemoveFromLoadBalancers):
+            await self._remove(run, action.load_balancers)
+        elif isinstance(action, AddToLoadBalancers):
+            await self._add(run, action.load_balancers)
+        elif isinstance(action, Wait):
+            self._stage(run, Stage.WAITING, f"{action.seconds}s ({action.reason})")
+            await self._sleep(action.seconds)
+        elif isinstance(action, RunStep):
+            await self._run_step(run, action)
+        elif isinstance(action, CheckHealth):
+            await self._check_health(run)
+
+    async def _remove(self, run: _ServerRun, names: tuple[str, ...]) -> None:
+        self._stage(run, Stage.LEAVING_ROTATION)
+        for name in names:
+            await self._check_capacity(run, name)
+        for name in names:
+            self._journal(name, run.name, "remove", "intended")
+            run.out_of.add(name)
+            await self._load_balancers[name].remove(run.name)
+            self._journal(name, run.name, "remove", "done")
+            self._emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="removed"))
+        self._stage(run, Stage.OUT_OF_ROTATION)
+
+    async def _check_capacity(self, run: _ServerRun, name: str) -> None:
+        """Refuse to leave fewer than min_in_service servers in rotation."""
+        membership = await self._load_balancers[name].membership()
+        servers = {s.name for s in self.plan.manifest.servers}
+        others = [
+            s for s, m in membership.items()
+            if s in servers and s != run.name and m is Membership.IN_ROTATION
+        ]
+        if len(others) < self.plan.min_in_service:
+            raise LoadBalancerError(
+                f"{run.name}: not removed from {name}: only {len(others)} other server(s) in "
+                f"rotation, deploy.min_in_service is {self.plan.min_in_service}"
+            )
+
+    async def _add(self, run: _ServerRun, names: tuple[str, ...]) -> None:
+        self._stage(run, Stage.REJOINING_ROTATION)
+        for name in names:
+            self._journal(name, run.name, "add", "intended")
+            await self._load_balancers[name].add(run.name)
+            run.out_of.discard(name)
+            self._journal(name, run.name, "add", "done")
+            self._emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="added"))
+
+    async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
+        step, server = action.step, run.name
+        assert run.transport is not None
+        self._stage(run, Stage.STEP, step.name)
+        self._emit(StepStarted(server=server, step=step.name, migration=step.migration))
+        started = time.time()
+
+        def on_output(stream: str, line: str) -> None:
+            self._emit(StepOutput(server=server, step=step.name, stream=stream, line=line))
+
+        command = render(step.run, self._template_values(run.plan.server))
+        result = await run.transport.run(command, timeout=step.timeout, on_output=on_output)
+        status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
+        self._emit(
+            StepFinished(
+                server=server,
+                step=step.name,
+                status=status,
+                exit_status=result.exit_status,
+                started_at=started,
+                output=result.output,
+            )
+        )
+        if not result.ok:
+            why = f"timed out after {step.timeout:g}s" if result.timed_out else (
+                f"exited {result.exit_status}"
+            )
+            raise StepError(f"step {step.name} {why}")
+
+    async def _check_health(self, run: _ServerRun) -> None:
+        check = self.plan.manifest.deploy.health_check
+        assert check is not None and run.transport is not None
+        self._stage(run, Stage.HEALTH_CHECK)
+        values = self._template_values(run.plan.server)
+        passed, attempts, detail = await wait_until_healthy(check, values, run.transport)
+        self._emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
+        if not passed:
+            raise HealthCheckError(
+                f"health check failed after {attempts} attempt(s) in {check.deadline:g}s: {detail}"
+            )
+
+    def _template_values(self, server: Server) -> dict[str, object]:
+        return {
+            "version": self.plan.version,
+            "server": server.name,
+            "address": server.address,
+            "application": self.plan.application,
+            "port": server.port,
+            "user": server.user,
+        }
+
+    def _stage(self, run: _ServerRun, stage: Stage, detail: str = "") -> None:
+        self._emit(StageChanged(server=run.name, stage=stage, detail=detail))
+
+    def _finish(self, run: _ServerRun, status: str, detail: str) -> None:
+        in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
+        if status == "failed" and run.out_of:
+            detail += f"; left out of rotation on {', '.join(sorted(run.out_of))}"
+        outcome = ServerOutcome(run.name, status, detail, in_rotation, run.started_at, time.time())
+        self._outcomes[run.name] = outcome
+        self._stage(run, Stage(status), detail)
+        self._emit(
+            ServerFinished(
+                server=run.name,
+                status=status,
+                detail=detail,
+                in_rotation=in_rotation,
+                started_at=run.started_at,
+            )
+        )
+
+    def _mark_not_started(self) -> None:
+        for name in self.plan.server_order():
+            if name not in self._outcomes:
+                run = _ServerRun(next(sp for w in self.plan.waves for sp in w.servers
+                                      if sp.server.name == name))
+                self._finish(run, "not started", "not deployed: an earlier server failed")
+
+    def _outcome(self, name: str) -> ServerOutcome:
+        return self._outcomes[name]

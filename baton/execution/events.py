@@ -1,0 +1,139 @@
+"""The events a deploy emits. The CLI, the dashboard and the history store all consume them.
+
+Each event is a small frozen record; ``to_dict`` gives the JSON form stored with the deploy and
+streamed to the dashboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class Stage(enum.Enum):
+    """Where a server is in its deploy, in the operator's words."""
+
+    QUEUED = "queued"
+    CONNECTING = "connecting"
+    LEAVING_ROTATION = "leaving rotation"
+    OUT_OF_ROTATION = "out of rotation"
+    WAITING = "waiting"
+    STEP = "step"
+    HEALTH_CHECK = "health check"
+    REJOINING_ROTATION = "rejoining rotation"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_STARTED = "not started"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in _fields(self)}
+        return {"kind": self.kind, **data}
+
+
+def _fields(event: Event) -> list[tuple[str, Any]]:
+    return [(f.name, getattr(event, f.name)) for f in dataclasses.fields(event)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployStarted(Event):
+    kind: ClassVar[str] = "deploy_started"
+    deploy_id: int
+    application: str
+    version: str
+    strategy: str
+    servers: tuple[str, ...]
+    run_migrations: bool
+    estimated_extra_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Warning_(Event):
+    kind: ClassVar[str] = "warning"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageChanged(Event):
+    kind: ClassVar[str] = "stage"
+    server: str
+    stage: Stage
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerChanged(Event):
+    kind: ClassVar[str] = "load_balancer"
+    server: str
+    load_balancer: str
+    action: str
+    """"removed" or "added"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    server: str
+    step: str
+    migration: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepOutput(Event):
+    kind: ClassVar[str] = "output"
+    server: str
+    step: str
+    stream: str
+    line: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    server: str
+    step: str
+    status: str
+    """"succeeded", "failed" or "timed out"."""
+    exit_status: int | None
+    started_at: float
+    output: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthChecked(Event):
+    kind: ClassVar[str] = "health"
+    server: str
+    passed: bool
+    attempts: int
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerFinished(Event):
+    kind: ClassVar[str] = "server_finished"
+    server: str
+    status: str
+    detail: str
+    in_rotation: bool | None
+    started_at: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployFinished(Event):
+    kind: ClassVar[str] = "deploy_finished"
+    deploy_id: int
+    status: str
+    summary: str
+
+
+EventSink = Callable[[Event], None]

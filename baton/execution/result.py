@@ -1,0 +1,45 @@
+"""What a deploy did: one outcome per server, and a summary that says where each one stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerOutcome:
+    server: str
+    status: str
+    """"succeeded", "failed", "not started" or "cancelled"."""
+    detail: str
+    in_rotation: bool | None
+    """None when the application has no load balancer."""
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    servers: tuple[ServerOutcome, ...]
+
+    @property
+    def status(self) -> str:
+        statuses = {s.status for s in self.servers}
+        if statuses == {"succeeded"}:
+            return "succeeded"
+        if "cancelled" in statuses:
+            return "cancelled"
+        return "failed"
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for outcome in self.servers:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        head = ", ".join(f"{n} {status}" for status, n in counts.items())
+        lines = [f"{self.status}: {head}"]
+        for outcome in self.servers:
+            rotation = {True: "in rotation", False: "OUT of rotation", None: "no load balancer"}
+            lines.append(
+                f"  {outcome.server}: {outcome.status} - {outcome.detail}"
+                f" [{rotation[outcome.in_rotation]}]"
+            )
+        return "\n".join(lines)
