@@ -1,15 +1,15 @@
 """Every error baton raises on purpose.
 
-    BatonError                      -- anything baton reports without a traceback
-    ├── InputError                  -- bad input; exit status 2; nothing has changed
-    │   ├── ManifestError           -- the manifest: names file, line and key path
-    │   └── SettingError            -- an unknown setting or an invalid value
-    ├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
-    ├── StepError                   -- a step exited non-zero or timed out
-    ├── HealthCheckError            -- a server did not become healthy in time
-    ├── LoadBalancerError           -- a load balancer refused, or disagrees with what was set
-    ├── LockError                   -- another deploy of the application holds the lock
-    └── DeployFailed                -- the deploy did not succeed; holds every server's outcome
+BatonError                      -- anything baton reports without a traceback
+├── InputError                  -- bad input; exit status 2; nothing has changed
+│   ├── ManifestError           -- the manifest: names file, line and key path
+│   └── SettingError            -- an unknown setting or an invalid value
+├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
+├── StepError                   -- a step exited non-zero or timed out
+├── HealthCheckError            -- a server did not become healthy in time
+├── LoadBalancerError           -- a load balancer refused, or disagrees with what was set
+├── LockError                   -- another deploy of the application holds the lock
+└── DeployFailed                -- the deploy did not succeed; holds every server's outcome
 """
 
 from __future__ import annotations

@@ -93,9 +93,7 @@ def spec_for(key: str) -> SettingSpec:
     try:
         return SPECS[key]
     except KeyError:
-        raise SettingError(
-            f"unknown setting {key!r}; valid settings: {', '.join(SPECS)}"
-        ) from None
+        raise SettingError(f"unknown setting {key!r}; valid settings: {', '.join(SPECS)}") from None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,11 @@ def add_state(parser: argparse.ArgumentParser) -> None:
 
 def add_manifest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-f", "--file", type=Path, default=Path("baton.yml"), metavar="MANIFEST",
+        "-f",
+        "--file",
+        type=Path,
+        default=Path("baton.yml"),
+        metavar="MANIFEST",
         help="the application's manifest (default: ./baton.yml)",
     )
 

@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     config = commands.add_parser("config", help="load balancer values in force")
     config_actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
     show_config = config_actions.add_parser(
-        "show", help="each load balancer value in force and which deploy applied it",
+        "show",
+        help="each load balancer value in force and which deploy applied it",
         description="Values a deploy applied stay in force after their key is deleted from the "
         "manifest; setting one to 0 and deploying clears it.",
     )
@@ -63,7 +64,9 @@ def config_show(args: argparse.Namespace) -> int:
         print_json([v.to_dict() for v in values])
         return 0
     for v in values:
-        note = "  <- no longer in the manifest; set it to 0 and deploy to clear" if v.lingering else ""
+        note = (
+            "  <- no longer in the manifest; set it to 0 and deploy to clear" if v.lingering else ""
+        )
         print(f"{v.load_balancer}.{v.key} = {v.value}  ({v.origin}){note}")
     return 0
 
@@ -94,8 +97,10 @@ def show_history(args: argparse.Namespace) -> int:
         print(f"{args.app}: no deploys yet")
     for r in records:
         took = f"{r.duration:.1f}s" if r.duration is not None else "running"
-        print(f"#{r.id:<5} {_when(r.started_at)}  {r.version:<20} {r.strategy:<8} "
-              f"{r.status:<10} {took}")
+        print(
+            f"#{r.id:<5} {_when(r.started_at)}  {r.version:<20} {r.strategy:<8} "
+            f"{r.status:<10} {took}"
+        )
     return 0
 
 
@@ -106,11 +111,20 @@ def show_deploy(args: argparse.Namespace) -> int:
         raise InputError(f"no deploy #{args.deploy_id} in {store.path}")
     servers, steps = store.server_results(record.id), store.step_results(record.id)
     if args.json:
-        print_json({**_row(record), "summary": record.summary, "plan": record.plan,
-                    "servers": [vars(s) for s in servers], "steps": [vars(s) for s in steps]})
+        print_json(
+            {
+                **_row(record),
+                "summary": record.summary,
+                "plan": record.plan,
+                "servers": [vars(s) for s in servers],
+                "steps": [vars(s) for s in steps],
+            }
+        )
         return 0
-    print(f"deploy #{record.id} of {record.application}: version {record.version}, "
-          f"{record.strategy}, {record.status}, started {_when(record.started_at)}")
+    print(
+        f"deploy #{record.id} of {record.application}: version {record.version}, "
+        f"{record.strategy}, {record.status}, started {_when(record.started_at)}"
+    )
     for server in servers:
         print(f"  {server.server}: {server.status} - {server.detail}")
         for step in (s for s in steps if s.server == server.server):
@@ -133,5 +147,7 @@ def lock_status(args: argparse.Namespace) -> int:
 
 def lock_release(args: argparse.Namespace) -> int:
     holder = open_store(args).release_lock(args.app)
-    print(f"{args.app}: released lock of {holder.describe()}" if holder else f"{args.app}: not locked")
+    print(
+        f"{args.app}: released lock of {holder.describe()}" if holder else f"{args.app}: not locked"
+    )
     return 0

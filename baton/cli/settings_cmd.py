@@ -33,8 +33,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_app(get)
     get.add_argument("key", metavar="KEY")
     get.set_defaults(handler=get_setting)
-    set_ = actions.add_parser("set", help="change one setting", epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    set_ = actions.add_parser(
+        "set",
+        help="change one setting",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_app(set_)
     set_.add_argument("key", metavar="KEY")
     set_.add_argument("value", metavar="VALUE")

@@ -49,7 +49,9 @@ def parse_manifest(text: str, file: str = "baton.yml") -> Manifest:
     """Parse manifest text; ``file`` is the name used in error messages."""
     data, lines = _compose(text, file)
     if not isinstance(data, dict):
-        raise ManifestError(Location(file, 1, ""), "should be a mapping with application, servers, deploy")
+        raise ManifestError(
+            Location(file, 1, ""), "should be a mapping with application, servers, deploy"
+        )
     try:
         return Manifest.model_validate({**data, "source": Path(file)})
     except ValidationError as exc:
@@ -66,7 +68,9 @@ def _compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
         raise ManifestError(Location(file, line, ""), f"not valid YAML: {problem}") from None
     lines: dict[KeyPath, int] = {}
     if node is None:
-        raise ManifestError(Location(file, 1, ""), "is empty; it needs application, servers, deploy")
+        raise ManifestError(
+            Location(file, 1, ""), "is empty; it needs application, servers, deploy"
+        )
     return _to_data(node, (), lines, file), lines
 
 
@@ -75,7 +79,7 @@ def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: st
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)  # type: ignore[no-untyped-call]
+            key = yaml.SafeLoader(" ").construct_object(key_node)
             key_path = (*path, str(key))
             if str(key) in result:
                 raise ManifestError(
@@ -86,14 +90,16 @@ def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: st
         return result
     if isinstance(node, yaml.SequenceNode):
         return tuple(_to_data(item, (*path, i), lines, file) for i, item in enumerate(node.value))
-    return yaml.SafeLoader(" ").construct_object(node)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader(" ").construct_object(node)
 
 
 def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> ManifestError:
     errors = sorted(exc.errors(), key=lambda e: _line_of(_clean(e["loc"]), lines) or 0)
     error = errors[0]
     path = _clean(error["loc"])
-    return ManifestError(Location(file, _line_of(path, lines), _dotted(path)), _message(error, path))
+    return ManifestError(
+        Location(file, _line_of(path, lines), _dotted(path)), _message(error, path)
+    )
 
 
 def _clean(loc: tuple[int | str, ...]) -> KeyPath:
@@ -102,8 +108,10 @@ def _clean(loc: tuple[int | str, ...]) -> KeyPath:
 
 
 def _is_label(part: str) -> bool:
-    return part.startswith(("function-", "tagged-union")) or part in {"Path", "lax-or-strict"} or (
-        "[" in part and "]" in part
+    return (
+        part.startswith(("function-", "tagged-union"))
+        or part in {"Path", "lax-or-strict"}
+        or ("[" in part and "]" in part)
     )
 
 
@@ -126,7 +134,9 @@ def _message(error: ErrorDetails, path: KeyPath) -> str:
     if kind == "extra_forbidden":
         return _unknown_key(path)
     if kind == "literal_error":
-        return f"should be one of {error.get('ctx', {}).get('expected', '')}, got {error['input']!r}"
+        return (
+            f"should be one of {error.get('ctx', {}).get('expected', '')}, got {error['input']!r}"
+        )
     if kind in {"greater_than_equal", "greater_than", "less_than_equal"}:
         return f"{error['msg'].replace('Input should be', 'should be')}, got {error['input']!r}"
     if kind == "string_pattern_mismatch":
@@ -146,7 +156,9 @@ def _pattern_hint(path: KeyPath) -> str:
         "url": "an http:// or https:// URL",
         "address": "host:port",
     }
-    return hints.get(str(last), "letters, digits, '.', '_' and '-', starting with a letter or digit")
+    return hints.get(
+        str(last), "letters, digits, '.', '_' and '-', starting with a letter or digit"
+    )
 
 
 def _kind_of(value: object) -> str:

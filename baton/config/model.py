@@ -70,7 +70,9 @@ class LoadBalancer(Frozen):
     @model_validator(mode="after")
     def _one_connection(self) -> LoadBalancer:
         if (self.socket is None) == (self.address is None):
-            raise ValueError("give exactly one of socket (admin socket path) or address (host:port)")
+            raise ValueError(
+                "give exactly one of socket (admin socket path) or address (host:port)"
+            )
         return self
 
     def member_name(self, server: str) -> str:

@@ -20,7 +20,9 @@ def check_template(text: str) -> None:
     try:
         fields = [f for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
     except ValueError as exc:
-        raise ValueError(f"malformed template ({exc}); write {{{{ and }}}} for literal braces") from exc
+        raise ValueError(
+            f"malformed template ({exc}); write {{{{ and }}}} for literal braces"
+        ) from exc
     for field in fields:
         if field not in PLACEHOLDERS:
             raise ValueError(

@@ -47,7 +47,9 @@ class Script:
     rules: list[tuple[str, int, str, float]] = field(default_factory=list)
     unreachable: set[str] = field(default_factory=set)
 
-    def on(self, pattern: str, exit_status: int = 0, output: str = "", seconds: float = 0.0) -> Script:
+    def on(
+        self, pattern: str, exit_status: int = 0, output: str = "", seconds: float = 0.0
+    ) -> Script:
         self.rules.append((pattern, exit_status, output, seconds))
         return self
 

@@ -156,7 +156,8 @@ class Engine:
         membership = await self._load_balancers[name].membership()
         servers = {s.name for s in self.plan.manifest.servers}
         others = [
-            s for s, m in membership.items()
+            s
+            for s, m in membership.items()
             if s in servers and s != run.name and m is Membership.IN_ROTATION
         ]
         if len(others) < self.plan.min_in_service:
@@ -198,8 +199,10 @@ class Engine:
             )
         )
         if not result.ok:
-            why = f"timed out after {step.timeout:g}s" if result.timed_out else (
-                f"exited {result.exit_status}"
+            why = (
+                f"timed out after {step.timeout:g}s"
+                if result.timed_out
+                else (f"exited {result.exit_status}")
             )
             raise StepError(f"step {step.name} {why}")
 
@@ -248,8 +251,9 @@ class Engine:
     def _mark_not_started(self) -> None:
         for name in self.plan.server_order():
             if name not in self._outcomes:
-                run = _ServerRun(next(sp for w in self.plan.waves for sp in w.servers
-                                      if sp.server.name == name))
+                run = _ServerRun(
+                    next(sp for w in self.plan.waves for sp in w.servers if sp.server.name == name)
+                )
                 self._finish(run, "not started", "not deployed: an earlier server failed")
 
     def _outcome(self, name: str) -> ServerOutcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.planning.plan import Plan, RunStep, Strategy
+from baton.planning.plan import Action, Plan, Strategy
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -66,7 +66,9 @@ def _order_lines(plan: Plan) -> list[str]:
     if plan.strategy is Strategy.PARALLEL:
         limit = f"at most {plan.max_parallel} at a time" if plan.max_parallel else "all at once"
         wave = plan.waves[0]
-        lines = [f"  order: {len(wave.servers)} servers in parallel, {limit}; load balancers untouched"]
+        lines = [
+            f"  order: {len(wave.servers)} servers in parallel, {limit}; load balancers untouched"
+        ]
         lines += [f"    {sp.server.name}: {_steps(sp.actions)}" for sp in wave.servers]
         return lines
     lines = ["  order: one server at a time"]
@@ -77,8 +79,8 @@ def _order_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _steps(actions: tuple[object, ...]) -> str:
-    return " -> ".join(a.describe() for a in actions if hasattr(a, "describe"))  # type: ignore[attr-defined]
+def _steps(actions: tuple[Action, ...]) -> str:
+    return " -> ".join(a.describe() for a in actions)
 
 
 def _estimate_line(plan: Plan) -> str:
@@ -92,5 +94,3 @@ def _estimate_line(plan: Plan) -> str:
         f" = {extra}s"
     )
 
-
-__all__ = ["RunStep", "plan_to_dict", "render_plan"]

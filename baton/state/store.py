@@ -117,7 +117,8 @@ class Store:
             )
             deploy_id = int(cursor.lastrowid or 0)
             db.execute(
-                "INSERT INTO locks (application, deploy_id, host, pid, since) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO locks (application, deploy_id, host, pid, since)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (application, deploy_id, holder.host, holder.pid, time.time()),
             )
             for load_balancer, key, value in values:
