@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from baton.cli.main import main
+from baton.state import Store
+from tests.manifests import manifest_text
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_settings_set_get_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = ["--state", str(tmp_path)]
+    assert run(capsys, "settings", "get", "-s", "shop", "deploy.parallel", *state)[1] == "false\n"
+    assert run(capsys, "settings", "set", "-s", "shop", "deploy.parallel", "on", *state)[0] == 0
+    assert run(capsys, "settings", "get", "-s", "shop", "deploy.parallel", *state)[1] == "true\n"
+    status, out, _ = run(capsys, "settings", "list", "-s", "shop", "--json", *state)
+    assert status == 0 and '"key": "run.deploy.command"' in out
+
+
+def test_bad_setting_value_exits_2_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(
+        capsys, "settings", "set", "-s", "shop", "deploy.parallel", "maybe", "--state", str(tmp_path)
+    )
+    assert status == 2
+    assert err.count("\n") == 1 and "true/false, 1/0, on/off, enable/disable" in err
+    assert Store(tmp_path).settings("shop") == {}
+
+
+def test_unknown_setting_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "settings", "set", "-s", "shop", "deploy.fast", "1",
+                         "--state", str(tmp_path))
+    assert status == 2 and "valid settings: deploy.parallel" in err
+
+
+def test_plan_json_shows_estimate_and_strategy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "baton.yml").write_text(manifest_text(3, waits=(2, 1)))
+    args = ["plan", "-s", "shop", "-f", str(tmp_path / "baton.yml"), "--state", str(tmp_path)]
+    status, out, _ = run(capsys, *args, "--json", "--version", "v9")
+    assert status == 0 and '"estimated_extra_seconds": 9' in out and '"strategy": "serial"' in out
+    status, out, _ = run(capsys, *args, "--parallel")
+    assert "WARNING: this parallel deploy runs migrations" in out and "serial is advised" in out
+    assert Store(tmp_path).settings("shop") == {}
+
+
+def test_manifest_for_another_application_is_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "baton.yml").write_text(manifest_text(1))
+    status, _, err = run(capsys, "plan", "-s", "blog", "-f", str(tmp_path / "baton.yml"),
+                         "--state", str(tmp_path))
+    assert status == 2 and "describes 'shop', not 'blog'" in err
+
+
+def test_bad_manifest_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "baton.yml"
+    path.write_text(manifest_text(1, waits=(-1, None)))
+    status, _, err = run(capsys, "deploy", "-s", "shop", "-f", str(path), "--state", str(tmp_path))
+    assert status == 2 and err.startswith(f"baton: error: {path}:") and err.count("\n") == 1
+    assert Store(tmp_path).deploys("shop") == []
+
+
+def test_bad_version_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "baton.yml").write_text(manifest_text(1))
+    status, _, err = run(capsys, "plan", "-s", "shop", "-f", str(tmp_path / "baton.yml"),
+                         "--version", "1; rm -rf /", "--state", str(tmp_path))
+    assert status == 2 and "--version" in err
+
+
+def test_history_and_show_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "no deploys yet" in run(capsys, "history", "-s", "shop", "--state", str(tmp_path))[1]
+    status, _, err = run(capsys, "show", "42", "--state", str(tmp_path))
+    assert status == 2 and "no deploy #42" in err
