@@ -94,7 +94,10 @@ def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: st
 
 
 def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> ManifestError:
-    errors = sorted(exc.errors(), key=lambda e: _line_of(_clean(e["loc"]), lines) or 0)
+    errors = sorted(
+        exc.errors(),
+        key=lambda e: (e["type"] != "extra_forbidden", _line_of(_clean(e["loc"]), lines) or 0),
+    )
     error = errors[0]
     path = _clean(error["loc"])
     return ManifestError(
