@@ -28,9 +28,7 @@ def sandbox_dir() -> Iterator[Path]:
 
 @pytest.fixture
 def ssh_servers(sandbox_dir: Path) -> list[SandboxServer]:
-    return [
-        SandboxServer.create(sandbox_dir, f"drv-{i}", f"127.0.1.{110 + i}") for i in range(2)
-    ]
+    return [SandboxServer.create(sandbox_dir, f"drv-{i}", f"127.0.1.{110 + i}") for i in range(2)]
 
 
 @pytest.fixture

@@ -1,0 +1,203 @@
+"""SSHTransport against real sshd processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from baton import ConnectionError_
+from baton.config.model import Server
+from baton.drivers import ssh
+from baton.drivers.ssh import SSHTransport
+from baton.sandbox.sshd import SandboxServer, SshdFleet
+from tests.drivers.conftest import manifest_server, processes_of
+
+pytestmark = pytest.mark.integration
+
+
+class Recorder:
+    """An on_output callback that remembers (seconds since start, stream, line)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.lines: list[tuple[float, str, str]] = []
+
+    def __call__(self, stream: str, line: str) -> None:
+        self.lines.append((time.monotonic() - self.start, stream, line))
+
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        return [(stream, line) for _, stream, line in self.lines]
+
+
+def count_connects(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    attempts: list[object] = []
+    real_connect = asyncssh.connect
+
+    async def connect(**options: Any) -> asyncssh.SSHClientConnection:
+        attempts.append(options["host"])
+        return await real_connect(**options)
+
+    monkeypatch.setattr(asyncssh, "connect", connect)
+    monkeypatch.setattr(ssh, "FIRST_BACKOFF", 0.01)
+    return attempts
+
+
+async def test_streams_lines_in_order_and_returns_combined_output(server: Server) -> None:
+    recorder = Recorder()
+    command = "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three; printf tail"
+    async with SSHTransport(server) as transport:
+        result = await transport.run(command, timeout=10, on_output=recorder)
+    assert recorder.seen == [
+        ("stdout", "one"),
+        ("stderr", "two"),
+        ("stdout", "three"),
+        ("stdout", "tail"),
+    ]
+    assert result.exit_status == 0 and result.ok and not result.timed_out
+    assert result.output == "one\ntwo\nthree\ntail\n"
+
+
+async def test_lines_arrive_while_the_command_runs(server: Server) -> None:
+    recorder = Recorder()
+    async with SSHTransport(server) as transport:
+        await transport.run("echo early; sleep 1; echo late", timeout=10, on_output=recorder)
+    (early, _, _), (late, _, _) = recorder.lines
+    assert early < 0.8 <= late
+
+
+async def test_reports_exit_status_and_runs_in_the_users_home(
+    server: Server, ssh_servers: list[SandboxServer]
+) -> None:
+    async with SSHTransport(server) as transport:
+        failed = await transport.run("pwd; exit 3", timeout=10)
+        killed = await transport.run("kill -TERM $$", timeout=10)
+    assert failed.exit_status == 3 and not failed.ok
+    assert failed.output == f"{ssh_servers[0].home}\n"
+    assert killed.exit_status == 143
+
+
+async def test_timeout_kills_the_remote_processes(server: Server) -> None:
+    async with SSHTransport(server) as transport:
+        started = time.monotonic()
+        result = await transport.run("echo started; sleep 301 & sleep 300", timeout=1)
+        elapsed = time.monotonic() - started
+        assert result.timed_out and result.exit_status is None and not result.ok
+        assert result.output == "started\n"
+        assert elapsed < 3
+        await asyncio.sleep(0.2)
+        assert not [p for p in processes_of(server.user) if "sleep 30" in p]
+        after = await transport.run("echo still usable", timeout=10)
+    assert after.output == "still usable\n"
+
+
+async def test_one_connection_serves_every_command(server: Server, fleet: SshdFleet) -> None:
+    async with SSHTransport(server) as transport:
+        for i in range(3):
+            await transport.run(f"echo {i}", timeout=10)
+        results = await asyncio.gather(*(transport.run(f"echo {i}", timeout=10) for i in range(20)))
+    assert [r.output for r in results] == [f"{i}\n" for i in range(20)]
+    assert fleet.log_text().count(f"Accepted publickey for {server.user} ") == 1
+
+
+async def test_output_keeps_the_last_mebibyte_but_streams_every_line(server: Server) -> None:
+    lines: list[str] = []
+    command = "i=0; while [ $i -lt 3000 ]; do printf '%0999d\\n' $i; i=$((i+1)); done"
+    async with SSHTransport(server) as transport:
+        result = await transport.run(
+            command, timeout=30, on_output=lambda _, line: lines.append(line)
+        )
+    assert len(lines) == 3000
+    assert 1_000_000 < len(result.output) <= 1 << 20
+    assert result.output.endswith(f"{2999:0999d}\n")
+
+
+async def test_an_unknown_host_key_is_refused_without_retrying(
+    fleet: SshdFleet,
+    ssh_servers: list[SandboxServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"{ssh_servers[0].address} {other_key}")
+    server = manifest_server(fleet, ssh_servers[0], known_hosts=known_hosts)
+    attempts = count_connects(monkeypatch)
+    with pytest.raises(ConnectionError_) as raised:
+        await SSHTransport(server).open()
+    message = str(raised.value)
+    assert f"server {server.name} ({server.user}@{server.address}:22)" in message
+    assert "host key not trusted" in message and str(known_hosts) in message
+    assert "\n" not in message
+    assert len(attempts) == 1
+
+
+async def test_host_key_checking_can_be_turned_off(
+    fleet: SshdFleet, ssh_servers: list[SandboxServer], tmp_path: Path
+) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    server = manifest_server(fleet, ssh_servers[0], known_hosts=empty, host_key_checking=False)
+    async with SSHTransport(server) as transport:
+        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+
+
+async def test_a_wrong_key_is_refused_with_a_clear_message(
+    fleet: SshdFleet,
+    ssh_servers: list[SandboxServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key_file = tmp_path / "wrong_key"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(key_file)
+    server = manifest_server(fleet, ssh_servers[1], key_file=key_file)
+    attempts = count_connects(monkeypatch)
+    with pytest.raises(ConnectionError_) as raised:
+        await SSHTransport(server).open()
+    assert str(raised.value) == (
+        f"cannot reach server drv-1 ({server.user}@127.0.1.111:22): authentication as "
+        f"'{server.user}' with {key_file} was refused (Permission denied for user "
+        f"{server.user} on host 127.0.1.111)"
+    )
+    assert len(attempts) == 1
+
+
+async def test_a_refused_connection_is_retried_then_reported(
+    fleet: SshdFleet, ssh_servers: list[SandboxServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = manifest_server(fleet, ssh_servers[0], address="127.0.1.199", name="nobody")
+    attempts = count_connects(monkeypatch)
+    with pytest.raises(
+        ConnectionError_, match=r"^cannot reach server nobody \(.*@127.0.1.199:22\)"
+    ):
+        await SSHTransport(server).open()
+    assert len(attempts) == 3
+
+
+async def test_a_missing_key_file_is_reported_once(
+    fleet: SshdFleet,
+    ssh_servers: list[SandboxServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = manifest_server(fleet, ssh_servers[0], key_file=tmp_path / "absent")
+    attempts = count_connects(monkeypatch)
+    with pytest.raises(ConnectionError_, match="No such file"):
+        await SSHTransport(server).open()
+    assert attempts == []
+
+
+async def test_a_lost_connection_is_reported_and_the_next_run_reconnects(
+    server: Server, fleet: SshdFleet
+) -> None:
+    async with SSHTransport(server) as transport:
+        with pytest.raises(ConnectionError_, match=f"cannot reach server {server.name}"):
+            # kill this session's sshd: the parent of the shell running the command
+            await transport.run("kill -KILL $PPID; sleep 5", timeout=10)
+        assert (await transport.run("echo back", timeout=10)).output == "back\n"
+    assert fleet.log_text().count(f"Accepted publickey for {server.user} ") == 2
