@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton.execution.events import Event, ServerFinished, StepFinished, StepOutput
+from baton.execution.events import Event, ServerFinished, StepFinished
 from baton.state import ServerResult, StepResult, Store, StoredEvent
 
 MAX_OUTPUT = 256 * 1024
@@ -58,5 +58,3 @@ def _step_result(event: StepFinished) -> StepResult:
         output=event.output[-MAX_OUTPUT:],
     )
 
-
-__all__ = ["Recorder", "StepOutput"]

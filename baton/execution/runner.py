@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from baton._exceptions import LoadBalancerError
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import LoadBalancerDriver
-from baton.execution.engine import Engine, TransportFactory
+from baton.execution.engine import Engine, Journal, TransportFactory
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
 from baton.execution.recorder import Recorder
 from baton.execution.result import DeployResult
@@ -155,9 +155,7 @@ async def _flush_periodically(recorder: Recorder) -> None:
         recorder.flush()
 
 
-def _journal(store: Store, application: str, deploy_id: int) -> Any:
-    import time
-
+def _journal(store: Store, application: str, deploy_id: int) -> Journal:
     def write(load_balancer: str, server: str, action: str, state: str) -> None:
         store.journal(
             JournalEntry(application, load_balancer, server, action, state, deploy_id, time.time())

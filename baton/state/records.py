@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +47,6 @@ class LockHolder:
         return True
 
     def describe(self) -> str:
-        import time
-
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
         return f"deploy #{self.deploy_id}, pid {self.pid} on {self.host}, since {since}"
 
@@ -65,8 +65,6 @@ class DeployRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DeployRecord:
-        import json
-
         return cls(**{**row, "plan": json.loads(row["plan"])})
 
     @property

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from baton._exceptions import LockError
 from baton.state.records import (
     AppliedValue,
     DeployRecord,
@@ -242,8 +243,6 @@ class Store:
         if holder is None:
             return
         if holder.alive():
-            from baton._exceptions import LockError
-
             raise LockError(f"{application}: a deploy is already running ({holder.describe()})")
         db.execute("DELETE FROM locks WHERE application = ?", (application,))
         db.execute(
