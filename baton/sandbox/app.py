@@ -3,7 +3,7 @@
 Stdlib only, so the same file runs as ``python3 -m baton.sandbox.app`` or as a standalone
 script copied into a sandbox server's release directory (baton may be installed for root only).
 
-A server's home looks like this::
+A server's home looks like this (``migrate`` records a run in the shared SQLite file)::
 
     ~/releases/<version>/app.py   the release (this file) and its VERSION file
     ~/current -> releases/<v>     the release that runs after the next restart
@@ -21,12 +21,17 @@ import argparse
 import http.server
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 STOP_DEADLINE = 5.0
+MIGRATION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " version TEXT NOT NULL, server TEXT NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)"
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -79,11 +84,24 @@ def start(root: Path, address: str, port: int, startup_delay: float) -> int:
     command += ["--port", str(port), "--startup-delay", str(startup_delay)]
     with open(root / "app.log", "ab") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True, cwd=root,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=root,
         )
     (root / "app.pid").write_text(f"{process.pid}\n")
     return process.pid
+
+
+def migrate(database: Path, version: str, server: str) -> None:
+    """The release's migration: record that it ran, for whom, in the shared database."""
+    with sqlite3.connect(database, timeout=10) as db:
+        db.execute(MIGRATION_TABLE)
+        db.execute("INSERT INTO migrations (version, server) VALUES (?, ?)", (version, server))
+    db.close()
+    print(f"migrated {database} to {version}")
 
 
 def read_pid(root: Path) -> int | None:
@@ -105,17 +123,23 @@ def is_app(pid: int) -> bool:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["serve", "start", "stop", "restart"])
+    parser.add_argument("command", choices=["serve", "start", "stop", "restart", "migrate"])
     parser.add_argument("--root", type=Path, default=Path.home(), help="the server's home")
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--startup-delay", type=float, default=1.0)
+    parser.add_argument("--database", type=Path, help="migrate: the shared SQLite file")
+    parser.add_argument("--version", help="migrate: the release being deployed")
+    parser.add_argument("--server", help="migrate: the server running the migration")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     root = args.root.absolute()
+    if args.command == "migrate":
+        migrate(args.database, args.version, args.server)
+        return 0
     if args.command == "serve":
         serve(root, args.address, args.port, args.startup_delay)
         return 0

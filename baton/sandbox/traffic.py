@@ -40,9 +40,13 @@ class TrafficReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "url": self.url, "sent": self.sent, "failed": self.failed,
-            "seconds": round(self.seconds, 2), "versions": dict(self.versions),
-            "errors": dict(self.errors), "last_version": self.last_version,
+            "url": self.url,
+            "sent": self.sent,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 2),
+            "versions": dict(self.versions),
+            "errors": dict(self.errors),
+            "last_version": self.last_version,
         }
 
     def summary(self) -> str:
@@ -80,8 +84,13 @@ class Traffic:
     """Requests at ``rate`` per second until stopped, ``duration`` passes or ``limit`` are sent."""
 
     def __init__(
-        self, url: str, *, rate: float = 50.0, duration: float | None = None,
-        limit: int | None = None, timeout: float = 5.0,
+        self,
+        url: str,
+        *,
+        rate: float = 50.0,
+        duration: float | None = None,
+        limit: int | None = None,
+        timeout: float = 5.0,
     ) -> None:
         self.report = TrafficReport(url)
         self.rate, self.duration, self.limit, self.timeout = rate, duration, limit, timeout
