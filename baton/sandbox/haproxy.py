@@ -1,0 +1,133 @@
+"""A real HAProxy in front of sandbox servers, with an admin socket for the haproxy driver.
+
+Health checks stay on and nothing hides failures: no ``option redispatch`` and no extra
+``retries``, so a request sent to a dead server fails where tests can see it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HAPROXY = "/usr/sbin/haproxy"
+
+
+@dataclass
+class HAProxyProcess:
+    """A running HAProxy; ``stop()`` ends it and is safe to call twice."""
+
+    socket: Path
+    frontend_url: str
+    config: Path
+    log: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_haproxy(
+    directory: Path,
+    backend: str,
+    servers: dict[str, str],
+    frontend_port: int | None = None,
+    httpchk: str = "/",
+    check_interval_ms: int = 500,
+) -> HAProxyProcess:
+    """Write ``directory/haproxy.cfg``, start HAProxy in the foreground, wait for its socket.
+
+    ``servers`` maps HAProxy server names to "address:port"; the frontend listens on
+    127.0.0.1:``frontend_port`` (a free port when None).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    admin_socket = directory / "haproxy.sock"
+    port = frontend_port or _free_port()
+    config = directory / "haproxy.cfg"
+    config.write_text(_config(admin_socket, port, backend, servers, httpchk, check_interval_ms))
+    log = directory / "haproxy.log"
+    admin_socket.unlink(missing_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [HAPROXY, "-db", "-f", str(config)],
+            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    haproxy = HAProxyProcess(admin_socket, f"http://127.0.0.1:{port}/", config, log, process)
+    try:
+        _wait_for_socket(haproxy)
+    except BaseException:
+        haproxy.stop()
+        raise
+    return haproxy
+
+
+def _config(
+    admin_socket: Path,
+    port: int,
+    backend: str,
+    servers: dict[str, str],
+    httpchk: str,
+    check_interval_ms: int,
+) -> str:
+    lines = [
+        "global",
+        f"    stats socket {admin_socket} mode 600 level admin",
+        "    stats timeout 30s",
+        "defaults",
+        "    mode http",
+        "    timeout connect 2s",
+        "    timeout client 30s",
+        "    timeout server 30s",
+        "frontend baton_sandbox",
+        f"    bind 127.0.0.1:{port}",
+        f"    default_backend {backend}",
+        f"backend {backend}",
+        "    balance roundrobin",
+        f"    option httpchk GET {httpchk}",
+        *(
+            f"    server {name} {address} check inter {check_interval_ms}"
+            for name, address in servers.items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_socket(haproxy: HAProxyProcess, limit: float = 10) -> None:
+    deadline = time.monotonic() + limit
+    while not _answers(haproxy.socket):
+        if haproxy.process.poll() is not None:
+            raise RuntimeError(f"haproxy exited: {haproxy.log.read_text().strip()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"haproxy admin socket {haproxy.socket} silent after {limit}s")
+        time.sleep(0.02)
+
+
+def _answers(path: Path) -> bool:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(1)
+        client.connect(str(path))
+        client.sendall(b"show info\n")
+        return b"Name: HAProxy" in client.recv(4096)
+    return False
