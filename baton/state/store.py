@@ -175,6 +175,20 @@ class Store:
         ).fetchone()
         return DeployRecord.from_row(dict(row)) if row else None
 
+    def last_success_per_server(self, application: str) -> dict[str, DeployRecord]:
+        """Each server's last deploy that succeeded on it: the version it should be running."""
+        rows = self._db.execute(
+            "SELECT r.server AS on_server, d.* FROM deploys d"
+            " JOIN server_results r ON r.deploy_id = d.id"
+            " WHERE d.application = ? AND r.status = 'succeeded' ORDER BY d.id",
+            (application,),
+        )
+        found: dict[str, DeployRecord] = {}
+        for row in rows:
+            record = dict(row)
+            found[record.pop("on_server")] = DeployRecord.from_row(record)
+        return found
+
     # results and events -----------------------------------------------------------------
 
     def record(
