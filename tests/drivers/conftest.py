@@ -8,12 +8,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from baton.config.model import Server
+from baton.config.model import LoadBalancer, Server
+from baton.sandbox.haproxy import HAProxyProcess, start_haproxy
 from baton.sandbox.sshd import SandboxServer, SshdFleet, start_sshd_fleet
 
 
@@ -61,3 +65,60 @@ def processes_of(user: str) -> list[str]:
     """Command lines of the processes ``user`` runs (pgrep exits 1 when there are none)."""
     found = subprocess.run(["pgrep", "-a", "-u", user], capture_output=True, text=True)
     return found.stdout.splitlines()
+
+
+class NameServer(ThreadingHTTPServer):
+    """Answers every request with its own name; ``/slow`` takes a second."""
+
+    daemon_threads = True
+
+    def __init__(self, name: str, address: str) -> None:
+        self.name = name
+        super().__init__((address, 0), _NameHandler)
+
+    @property
+    def where(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host!s}:{port}"
+
+
+class _NameHandler(BaseHTTPRequestHandler):
+    server: NameServer
+
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            time.sleep(1)
+        body = self.server.name.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def name_servers() -> Iterator[dict[str, NameServer]]:
+    """Three HTTP servers, a, b and c, on 127.0.1.120-122."""
+    servers = {name: NameServer(name, f"127.0.1.{120 + i}") for i, name in enumerate("abc")}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
+    for thread in threads:
+        thread.start()
+    yield servers
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path, name_servers: dict[str, NameServer]) -> Iterator[HAProxyProcess]:
+    members = {name: server.where for name, server in name_servers.items()}
+    proxy = start_haproxy(tmp_path / "haproxy", "app", members, check_interval_ms=100)
+    yield proxy
+    proxy.stop()
+
+
+def load_balancer(haproxy: HAProxyProcess, **changes: object) -> LoadBalancer:
+    fields = {"name": "front", "type": "haproxy", "socket": haproxy.socket, "backend": "app"}
+    return LoadBalancer.model_validate(fields | changes, strict=False)
