@@ -309,4 +309,4 @@ def _is_our_sshd(pid: int, directory: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return cmdline.startswith(SSHD) and str(directory.resolve()) in cmdline
+    return SSHD in cmdline and str(directory.resolve()) in cmdline  # sshd retitles itself
