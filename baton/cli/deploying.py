@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, add_manifest, manifest_for, open_store, print_json
 from baton.cli.progress import make_renderer
 from baton.config.model import VERSION_PATTERN
-from baton.execution import prepare, run_deploy
+from baton.execution import DeployReport, prepare, run_deploy
+from baton.execution.rollback import rollback_version
+from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Plan, Strategy, plan_to_dict, render_plan
+from baton.state import Store
 
 DEPLOY_EPILOG = """\
 The strategy comes from --serial/--parallel if given (this deploy only; the setting is not
@@ -46,10 +52,48 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _add_deploy_arguments(deploy)
     add_json(deploy)
     deploy.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+    _add_lock_wait(deploy)
     deploy.set_defaults(handler=deploy_release)
+    rollback = commands.add_parser(
+        "rollback",
+        help="deploy the last version that succeeded before the newest deploy",
+        description="Redeploy an earlier good version, with the same strategy rules and safety "
+        "as any deploy. --to picks the deploy whose version to go back to.",
+        epilog=DEPLOY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_deploy_arguments(rollback, version=False)
+    add_json(rollback)
+    rollback.add_argument(
+        "--to", type=int, metavar="DEPLOY_ID", help="go back to this deploy's version"
+    )
+    rollback.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+    _add_lock_wait(rollback)
+    rollback.set_defaults(handler=roll_back)
+    recover = commands.add_parser(
+        "recover",
+        help="put back servers a killed deploy left out of rotation",
+        description="Find servers that a deploy which did not finish (killed, interrupted) took "
+        "out of rotation and never put back; put back those whose health check passes, report "
+        "the rest. `baton deploy` does this by itself before deploying.",
+    )
+    add_app(recover)
+    add_manifest(recover)
+    recover.set_defaults(handler=recover_servers)
 
 
-def _add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_lock_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another deploy of the application is running, wait this long for it "
+        "(default: fail at once, naming the holder)",
+    )
+
+
+def _add_deploy_arguments(parser: argparse.ArgumentParser, version: bool = True) -> None:
     add_app(parser)
     add_manifest(parser)
     strategy = parser.add_mutually_exclusive_group()
@@ -117,13 +161,24 @@ def show_plan(args: argparse.Namespace) -> int:
 
 def deploy_release(args: argparse.Namespace) -> int:
     store = open_store(args)
-    plan = prepare(manifest_for(args), store, _options(args))
+    return _deploy(args, store, prepare(manifest_for(args), store, _options(args)))
+
+
+def roll_back(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    manifest = manifest_for(args)
+    args.release = rollback_version(store, args.app, args.to)
+    return _deploy(args, store, prepare(manifest, store, _options(args)))
+
+
+def _deploy(args: argparse.Namespace, store: Store, plan: Plan) -> int:
     if not args.json:
         print(render_plan(plan), flush=True)
-    renderer = make_renderer(
-        plan, live=sys.stdout.isatty() and not args.json, quiet=args.quiet or args.json
+    live = sys.stdout.isatty() and not args.json
+    renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
+    report = asyncio.run(
+        _interruptible(run_deploy(plan, store, sinks=[renderer], lock_wait=args.lock_wait))
     )
-    report = asyncio.run(run_deploy(plan, store, sinks=[renderer]))
     renderer.close()
     if args.json:
         print_json(
@@ -135,4 +190,44 @@ def deploy_release(args: argparse.Namespace) -> int:
         )
     else:
         print(f"deploy #{report.deploy_id} {report.result.summary()}")
-    return 0 if report.result.status == "succeeded" else 1
+    return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
+
+
+async def _interruptible(deploy: Coroutine[Any, Any, DeployReport]) -> DeployReport:
+    """Ctrl-C (or SIGTERM) cancels the deploy gracefully: the engine finishes the load balancer
+    change under way, puts back a server it had not changed yet and records the deploy as
+    cancelled. A second Ctrl-C is not caught."""
+    task = asyncio.ensure_future(deploy)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _cancel_once, task, loop, signum)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _cancel_once(
+    task: asyncio.Future[DeployReport], loop: asyncio.AbstractEventLoop, signum: int
+) -> None:
+    print(
+        "\nbaton: interrupted; finishing the load balancer change under way "
+        "(Ctrl-C again to stop at once)",
+        file=sys.stderr,
+        flush=True,
+    )
+    task.cancel()
+    loop.remove_signal_handler(signum)
+
+
+def recover_servers(args: argparse.Namespace) -> int:
+    outcomes = asyncio.run(recover_stranded(manifest_for(args), open_store(args)))
+    if not outcomes:
+        print(f"{args.app}: no server was left out of rotation by an unfinished deploy")
+    for o in outcomes:
+        verb = "put back into rotation" if o.restored else "left OUT of rotation"
+        print(f"{o.server}: {verb} on {', '.join(o.load_balancers)} ({o.detail})")
+    return 0 if all(o.restored for o in outcomes) else 1

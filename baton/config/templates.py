@@ -9,6 +9,10 @@ from __future__ import annotations
 import shlex
 import string
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from baton.config.model import Server
 
 PLACEHOLDERS = ("version", "server", "address", "application", "port", "user")
 
@@ -35,3 +39,15 @@ def render(text: str, values: Mapping[str, object], *, quote: bool = True) -> st
     """Fill the placeholders, shell-quoting each value unless ``quote`` is false (URLs)."""
     prepared = {k: shlex.quote(str(v)) if quote else str(v) for k, v in values.items()}
     return text.format_map(prepared)
+
+
+def values_for(application: str, server: Server, version: str) -> dict[str, object]:
+    """The placeholder values for one server in one deploy."""
+    return {
+        "version": version,
+        "server": server.name,
+        "address": server.address,
+        "application": application,
+        "port": server.port,
+        "user": server.user,
+    }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from baton._exceptions import BatonError, HealthCheckError, LoadBalancerError, StepError
 from baton.config import Server
-from baton.config.templates import render
+from baton.config.templates import render, values_for
 from baton.drivers import LoadBalancerDriver, Membership, Transport
 from baton.execution.events import (
     EventSink,
@@ -58,6 +58,8 @@ class _ServerRun:
     transport: Transport | None = None
     out_of: set[str] = field(default_factory=set)
     started_at: float | None = None
+    changed: bool = False
+    """True once a step ran: from then on, only a health check may put the server back."""
 
     @property
     def name(self) -> str:
@@ -79,19 +81,24 @@ class Engine:
     ) -> None:
         self.plan = plan
         self._open_transport = open_transport
-        self._load_balancers = load_balancers
-        self._emit = emit
+        self.load_balancers = load_balancers
+        self.emit = emit
         self._journal = journal
         self._sleep = sleep
         self._outcomes: dict[str, ServerOutcome] = {}
 
     async def run(self) -> DeployResult:
-        for wave in self.plan.waves:
-            await self._run_wave(wave.servers)
-            if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
-                break
-        self._mark_not_started()
-        return DeployResult(tuple(self._outcome(name) for name in self.plan.server_order()))
+        """Run every wave; when cancelled (Ctrl-C), return the outcomes instead of raising."""
+        try:
+            for wave in self.plan.waves:
+                await self._run_wave(wave.servers)
+                if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
+                    break
+        except asyncio.CancelledError:
+            self._mark_not_started("not deployed: the deploy was interrupted")
+        else:
+            self._mark_not_started("not deployed: an earlier server failed")
+        return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
 
     async def _run_wave(self, servers: tuple[ServerPlan, ...]) -> None:
         limit = self.plan.max_parallel or len(servers)
@@ -112,6 +119,7 @@ class Engine:
         except BatonError as exc:
             self._finish(run, "failed", str(exc))
         except asyncio.CancelledError:
+            await _finishing(self._undo_removal(run))
             self._finish(run, "cancelled", "the deploy was interrupted")
             raise
         else:
@@ -146,14 +154,14 @@ class Engine:
         for name in names:
             self._journal(name, run.name, "remove", "intended")
             run.out_of.add(name)
-            await self._load_balancers[name].remove(run.name)
+            await _finishing(self.load_balancers[name].remove(run.name))
             self._journal(name, run.name, "remove", "done")
-            self._emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="removed"))
+            self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="removed"))
         self._stage(run, Stage.OUT_OF_ROTATION)
 
     async def _check_capacity(self, run: _ServerRun, name: str) -> None:
         """Refuse to leave fewer than min_in_service servers in rotation."""
-        membership = await self._load_balancers[name].membership()
+        membership = await self.load_balancers[name].membership()
         servers = {s.name for s in self.plan.manifest.servers}
         others = [
             s
@@ -170,25 +178,26 @@ class Engine:
         self._stage(run, Stage.REJOINING_ROTATION)
         for name in names:
             self._journal(name, run.name, "add", "intended")
-            await self._load_balancers[name].add(run.name)
+            await _finishing(self.load_balancers[name].add(run.name))
             run.out_of.discard(name)
             self._journal(name, run.name, "add", "done")
-            self._emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="added"))
+            self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="added"))
 
     async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
         step, server = action.step, run.name
         assert run.transport is not None
         self._stage(run, Stage.STEP, step.name)
-        self._emit(StepStarted(server=server, step=step.name, migration=step.migration))
+        self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
         started = time.time()
 
         def on_output(stream: str, line: str) -> None:
-            self._emit(StepOutput(server=server, step=step.name, stream=stream, line=line))
+            self.emit(StepOutput(server=server, step=step.name, stream=stream, line=line))
 
         command = render(step.run, self._template_values(run.plan.server))
+        run.changed = True
         result = await run.transport.run(command, timeout=step.timeout, on_output=on_output)
         status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
-        self._emit(
+        self.emit(
             StepFinished(
                 server=server,
                 step=step.name,
@@ -212,24 +221,22 @@ class Engine:
         self._stage(run, Stage.HEALTH_CHECK)
         values = self._template_values(run.plan.server)
         passed, attempts, detail = await wait_until_healthy(check, values, run.transport)
-        self._emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
+        self.emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
         if not passed:
             raise HealthCheckError(
                 f"health check failed after {attempts} attempt(s) in {check.deadline:g}s: {detail}"
             )
 
+    async def _undo_removal(self, run: _ServerRun) -> None:
+        """On interrupt, put back a server that left rotation but was not changed yet."""
+        if run.out_of and not run.changed:
+            await self._add(run, tuple(sorted(run.out_of)))
+
     def _template_values(self, server: Server) -> dict[str, object]:
-        return {
-            "version": self.plan.version,
-            "server": server.name,
-            "address": server.address,
-            "application": self.plan.application,
-            "port": server.port,
-            "user": server.user,
-        }
+        return values_for(self.plan.application, server, self.plan.version)
 
     def _stage(self, run: _ServerRun, stage: Stage, detail: str = "") -> None:
-        self._emit(StageChanged(server=run.name, stage=stage, detail=detail))
+        self.emit(StageChanged(server=run.name, stage=stage, detail=detail))
 
     def _finish(self, run: _ServerRun, status: str, detail: str) -> None:
         in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
@@ -238,7 +245,7 @@ class Engine:
         outcome = ServerOutcome(run.name, status, detail, in_rotation, run.started_at, time.time())
         self._outcomes[run.name] = outcome
         self._stage(run, Stage(status), detail)
-        self._emit(
+        self.emit(
             ServerFinished(
                 server=run.name,
                 status=status,
@@ -248,13 +255,18 @@ class Engine:
             )
         )
 
-    def _mark_not_started(self) -> None:
-        for name in self.plan.server_order():
-            if name not in self._outcomes:
-                run = _ServerRun(
-                    next(sp for w in self.plan.waves for sp in w.servers if sp.server.name == name)
-                )
-                self._finish(run, "not started", "not deployed: an earlier server failed")
+    def _mark_not_started(self, why: str) -> None:
+        for wave in self.plan.waves:
+            for server_plan in wave.servers:
+                if server_plan.server.name not in self._outcomes:
+                    self._finish(_ServerRun(server_plan), "not started", why)
 
-    def _outcome(self, name: str) -> ServerOutcome:
-        return self._outcomes[name]
+
+async def _finishing(change: Awaitable[None]) -> None:
+    """Await a load balancer change to its end even if the deploy is interrupted meanwhile."""
+    task = asyncio.ensure_future(change)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise

@@ -57,4 +57,3 @@ def _step_result(event: StepFinished) -> StepResult:
         finished_at=event.at,
         output=event.output[-MAX_OUTPUT:],
     )
-

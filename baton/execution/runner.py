@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from baton._exceptions import LoadBalancerError
+from baton._exceptions import LoadBalancerError, LockError
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import LoadBalancerDriver
+from baton.execution.connections import Connections
 from baton.execution.engine import Engine, Journal, TransportFactory
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
 from baton.execution.recorder import Recorder
+from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
 from baton.planning import DeployOptions, Plan, build_plan, plan_to_dict, values_to_apply
 from baton.settings import Settings
@@ -25,6 +27,7 @@ from baton.state import JournalEntry, LockHolder, Store
 
 LoadBalancerFactory = Callable[[LoadBalancer], LoadBalancerDriver]
 FLUSH_EVERY = 0.2
+LOCK_POLL = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,21 @@ async def run_deploy(
     *,
     drivers: Drivers | None = None,
     sinks: Sequence[EventSink] = (),
+    lock_wait: float = 0.0,
 ) -> DeployReport:
-    """Preflight, record the deploy (lock, applied values), run it and record its outcome."""
+    """Preflight, take the lock, recover stranded servers, run the plan, record everything.
+
+    Nothing changes (no deploy recorded, no server or load balancer touched) until every load
+    balancer answered and knows every server, every server accepted a connection and the
+    application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
+    """
     drivers = drivers or Drivers.real()
+    await wait_for_lock(store, plan.application, lock_wait)
     load_balancers = {lb.name: drivers.load_balancer(lb) for lb in plan.manifest.load_balancers}
+    connections = Connections(drivers.open_transport)
     try:
         await _preflight(plan.manifest, load_balancers)
+        await connections.open_all(plan.manifest.servers)
         deploy_id = store.start_deploy(
             plan.application,
             plan.version,
@@ -74,36 +86,51 @@ async def run_deploy(
             values_to_apply(plan.manifest),
             LockHolder.this_process(),
         )
-        result = await _run_recorded(plan, store, deploy_id, drivers, load_balancers, sinks)
+        result = await _run_recorded(plan, store, deploy_id, sinks, connections, load_balancers)
     finally:
+        await connections.close_all()
         for driver in load_balancers.values():
             await driver.close()
     return DeployReport(deploy_id, plan, result)
+
+
+async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
+    """Return once no live deploy holds the lock; raise LockError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (holder := store.lock_holder(application)) is not None and holder.alive():
+        if time.monotonic() >= deadline:
+            waited = f" after waiting {seconds:g}s" if seconds else ""
+            raise LockError(
+                f"{application}: a deploy is already running{waited} ({holder.describe()}); "
+                "wait with --lock-wait SECONDS"
+            )
+        await asyncio.sleep(min(LOCK_POLL, max(deadline - time.monotonic(), 0.01)))
 
 
 async def _run_recorded(
     plan: Plan,
     store: Store,
     deploy_id: int,
-    drivers: Drivers,
-    load_balancers: Mapping[str, LoadBalancerDriver],
     sinks: Sequence[EventSink],
+    connections: Connections,
+    load_balancers: Mapping[str, LoadBalancerDriver],
 ) -> DeployResult:
     recorder = Recorder(store, deploy_id)
     emit = _fan_out([recorder, *sinks])
-    emit(_started(plan, deploy_id))
-    for warning in plan.warnings:
-        emit(Warning_(message=warning))
     engine = Engine(
         plan,
-        open_transport=drivers.open_transport,
+        open_transport=connections.transport,
         load_balancers=load_balancers,
         emit=emit,
         journal=_journal(store, plan.application, deploy_id),
     )
+    emit(_started(plan, deploy_id))
+    for warning in plan.warnings:
+        emit(Warning_(message=warning))
     flusher = asyncio.create_task(_flush_periodically(recorder))
     status, summary = "cancelled", "the deploy was interrupted"
     try:
+        await _recover(engine, store, deploy_id, connections)
         result = await engine.run()
         status, summary = result.status, result.summary()
     finally:
@@ -114,6 +141,23 @@ async def _run_recorded(
         recorder.flush()
         store.finish_deploy(deploy_id, status, summary)
     return result
+
+
+async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Connections) -> None:
+    """Put back servers an earlier, killed deploy left out of rotation, and say so."""
+    manifest = engine.plan.manifest
+    names = stranded(manifest, store)
+    if not names:
+        return
+    transports = {name: connections.peek(manifest.server(name)) for name in names}
+    for outcome in await recover(manifest, store, engine.load_balancers, transports, deploy_id):
+        verb = "put back into rotation" if outcome.restored else "LEFT OUT of rotation"
+        engine.emit(
+            Warning_(
+                message=f"recovery: {outcome.server} was left out of rotation by an unfinished "
+                f"deploy; {verb} ({outcome.detail})"
+            )
+        )
 
 
 async def _preflight(manifest: Manifest, load_balancers: Mapping[str, LoadBalancerDriver]) -> None:
@@ -162,3 +206,24 @@ def _journal(store: Store, application: str, deploy_id: int) -> Journal:
         )
 
     return write
+
+
+async def recover_stranded(
+    manifest: Manifest, store: Store, *, drivers: Drivers | None = None
+) -> list[Recovered]:
+    """``baton recover``: restore servers a killed deploy left out, without deploying."""
+    drivers = drivers or Drivers.real()
+    await wait_for_lock(store, manifest.application, 0.0)
+    names = stranded(manifest, store)
+    if not names:
+        return []
+    load_balancers = {lb.name: drivers.load_balancer(lb) for lb in manifest.load_balancers}
+    connections = Connections(drivers.open_transport)
+    try:
+        await connections.open_all(manifest.server(name) for name in names)
+        transports = {name: connections.peek(manifest.server(name)) for name in names}
+        return await recover(manifest, store, load_balancers, transports, 0)
+    finally:
+        await connections.close_all()
+        for driver in load_balancers.values():
+            await driver.close()

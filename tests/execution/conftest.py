@@ -15,7 +15,8 @@ class FakeFleet:
         self.script = Script()
         names = [s.name for s in manifest.servers]
         self.load_balancers = {
-            lb.name: FakeLoadBalancer(lb.name, names, self.timeline) for lb in manifest.load_balancers
+            lb.name: FakeLoadBalancer(lb.name, names, self.timeline)
+            for lb in manifest.load_balancers
         }
 
     def drivers(self) -> Drivers:

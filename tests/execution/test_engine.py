@@ -16,7 +16,11 @@ PARALLEL = DeployOptions(version="v2", strategy=Strategy.PARALLEL)
 
 
 async def deploy(
-    m: Manifest, fleet: FakeFleet, store: Store, options: DeployOptions, settings: Settings = Settings()
+    m: Manifest,
+    fleet: FakeFleet,
+    store: Store,
+    options: DeployOptions,
+    settings: Settings = Settings(),
 ) -> tuple[str, list[Event]]:
     events: list[Event] = []
     plan = build_plan(m, settings, options, store.applied_values(m.application))
