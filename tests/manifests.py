@@ -37,7 +37,12 @@ def manifest_text(
         lines += ["    - name: migrate", "      run: migrate {version}", "      migration: true"]
     lines += ["    - name: restart", "      run: restart {server}"]
     if health:
-        lines += ["  health_check:", "    command: check {address}", "    deadline: 1", "    interval: 0.1"]
+        lines += [
+            "  health_check:",
+            "    command: check {address}",
+            "    deadline: 1",
+            "    interval: 0.1",
+        ]
     return "\n".join(lines) + "\n"
 
 

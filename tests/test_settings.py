@@ -6,8 +6,17 @@ from baton.settings import Settings, spec_for
 
 @pytest.mark.parametrize(
     ("word", "stored"),
-    [("true", "true"), ("1", "true"), ("on", "true"), ("enable", "true"), ("TRUE", "true"),
-     ("false", "false"), ("0", "false"), ("off", "false"), ("disable", "false")],
+    [
+        ("true", "true"),
+        ("1", "true"),
+        ("on", "true"),
+        ("enable", "true"),
+        ("TRUE", "true"),
+        ("false", "false"),
+        ("0", "false"),
+        ("off", "false"),
+        ("disable", "false"),
+    ],
 )
 def test_boolean_spellings(word: str, stored: str) -> None:
     assert spec_for("deploy.parallel").normalise(word) == stored

@@ -26,7 +26,15 @@ def test_bad_setting_value_exits_2_and_changes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, _, err = run(
-        capsys, "settings", "set", "-s", "shop", "deploy.parallel", "maybe", "--state", str(tmp_path)
+        capsys,
+        "settings",
+        "set",
+        "-s",
+        "shop",
+        "deploy.parallel",
+        "maybe",
+        "--state",
+        str(tmp_path),
     )
     assert status == 2
     assert err.count("\n") == 1 and "true/false, 1/0, on/off, enable/disable" in err
@@ -34,8 +42,9 @@ def test_bad_setting_value_exits_2_and_changes_nothing(
 
 
 def test_unknown_setting_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run(capsys, "settings", "set", "-s", "shop", "deploy.fast", "1",
-                         "--state", str(tmp_path))
+    status, _, err = run(
+        capsys, "settings", "set", "-s", "shop", "deploy.fast", "1", "--state", str(tmp_path)
+    )
     assert status == 2 and "valid settings: deploy.parallel" in err
 
 
@@ -55,12 +64,15 @@ def test_manifest_for_another_application_is_rejected(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "baton.yml").write_text(manifest_text(1))
-    status, _, err = run(capsys, "plan", "-s", "blog", "-f", str(tmp_path / "baton.yml"),
-                         "--state", str(tmp_path))
+    status, _, err = run(
+        capsys, "plan", "-s", "blog", "-f", str(tmp_path / "baton.yml"), "--state", str(tmp_path)
+    )
     assert status == 2 and "describes 'shop', not 'blog'" in err
 
 
-def test_bad_manifest_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_manifest_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "baton.yml"
     path.write_text(manifest_text(1, waits=(-1, None)))
     status, _, err = run(capsys, "deploy", "-s", "shop", "-f", str(path), "--state", str(tmp_path))
@@ -70,8 +82,18 @@ def test_bad_manifest_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Captu
 
 def test_bad_version_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "baton.yml").write_text(manifest_text(1))
-    status, _, err = run(capsys, "plan", "-s", "shop", "-f", str(tmp_path / "baton.yml"),
-                         "--version", "1; rm -rf /", "--state", str(tmp_path))
+    status, _, err = run(
+        capsys,
+        "plan",
+        "-s",
+        "shop",
+        "-f",
+        str(tmp_path / "baton.yml"),
+        "--version",
+        "1; rm -rf /",
+        "--state",
+        str(tmp_path),
+    )
     assert status == 2 and "--version" in err
 
 

@@ -54,7 +54,9 @@ def test_duplicate_server_names_are_rejected() -> None:
 
 
 def test_unknown_load_balancer_server_mapping_is_rejected() -> None:
-    text = manifest_text(2).replace("    backend: app\n", "    backend: app\n    servers: {web9: s9}\n")
+    text = manifest_text(2).replace(
+        "    backend: app\n", "    backend: app\n    servers: {web9: s9}\n"
+    )
     assert "maps unknown server(s) web9" in error_for(text)
 
 

@@ -23,7 +23,7 @@ async def deploy(
     settings: Settings = Settings(),
 ) -> tuple[str, list[Event]]:
     events: list[Event] = []
-    plan = build_plan(m, settings, options, store.applied_values(m.application))
+    plan = build_plan(m, settings or Settings(), options, store.applied_values(m.application))
     report = await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     return report.result.status, events
 

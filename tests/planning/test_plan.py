@@ -34,7 +34,11 @@ def test_serial_wraps_each_server_in_leaving_and_rejoining_rotation() -> None:
     actions = plan.waves[0].servers[0].actions
     assert isinstance(actions[0], RemoveFromLoadBalancers)
     assert actions[1] == Wait(5, "wait_after_removing_servers")
-    assert [a.step.name for a in actions if isinstance(a, RunStep)] == ["fetch", "migrate", "restart"]
+    assert [a.step.name for a in actions if isinstance(a, RunStep)] == [
+        "fetch",
+        "migrate",
+        "restart",
+    ]
     assert isinstance(actions[-2], AddToLoadBalancers)
     assert actions[-1] == Wait(2, "wait_after_adding_servers")
 
@@ -85,7 +89,9 @@ def test_parallel_with_migrations_warns_that_serial_is_advised() -> None:
     assert any("serial is advised" in w for w in plan.warnings)
     quiet = build_plan(manifest(), Settings(parallel=True), DeployOptions("v1", None, False))
     assert not any("serial is advised" in w for w in quiet.warnings)
-    assert not any("serial is advised" in w for w in build_plan(manifest(), Settings(), V1).warnings)
+    assert not any(
+        "serial is advised" in w for w in build_plan(manifest(), Settings(), V1).warnings
+    )
 
 
 def applied(key: str, value: str, deploy_id: int) -> AppliedValue:
