@@ -20,7 +20,7 @@ async def deploy(
     fleet: FakeFleet,
     store: Store,
     options: DeployOptions,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
 ) -> tuple[str, list[Event]]:
     events: list[Event] = []
     plan = build_plan(m, settings or Settings(), options, store.applied_values(m.application))
