@@ -9,10 +9,12 @@ A server's home looks like this (``migrate`` records a run in the shared SQLite 
     ~/current -> releases/<v>     the release that runs after the next restart
     ~/app.pid, ~/app.log          the running app
 
-``serve`` reads ``current/VERSION`` once, sleeps ``--startup-delay`` seconds (1 s by default)
-and only then binds: an app restarted while still in rotation refuses connections for that
-long, as a real application booting would. ``restart`` stops the running app and starts a new
-one detached (its own session, no inherited pipes) so it outlives the SSH session.
+``serve`` reads ``current/VERSION`` once, binds, and then boots for ``--startup-delay`` seconds
+(1 s by default), answering ``503 starting`` meanwhile, as an application warming up behind its
+web server does: an app restarted while still in rotation fails requests for that long. (It
+answers rather than refusing connections because HAProxy retries a refused connection, up to
+3 times a second apart, which would hide the restart.) ``restart`` stops the running app and
+starts a new one detached (its own session, no inherited pipes) so it outlives the SSH session.
 """
 
 from __future__ import annotations
@@ -36,10 +38,17 @@ MIGRATION_TABLE = (
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     version_text = "unknown"
+    ready_at = 0.0
 
     def do_GET(self) -> None:
-        body = f"{self.version_text}\n".encode()
-        self.send_response(200)
+        if time.monotonic() < self.ready_at:
+            self._answer(503, "starting")
+        else:
+            self._answer(200, self.version_text)
+
+    def _answer(self, status: int, text: str) -> None:
+        body = f"{text}\n".encode()
+        self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Release", self.version_text)
@@ -55,8 +64,8 @@ def serve(root: Path, address: str, port: int, startup_delay: float) -> None:
     version = (root / "current" / "VERSION").read_text().strip()
     (root / "app.pid").write_text(f"{os.getpid()}\n")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    time.sleep(startup_delay)
-    handler = type("Handler", (_Handler,), {"version_text": version})
+    ready_at = time.monotonic() + startup_delay
+    handler = type("Handler", (_Handler,), {"version_text": version, "ready_at": ready_at})
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     with http.server.ThreadingHTTPServer((address, port), handler) as server:
         print(f"serving {version} on {address}:{port}", flush=True)

@@ -1,0 +1,183 @@
+"""``baton sandbox up|traffic|status|down`` and ``baton demo``: a fleet on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from baton.sandbox import demo, fleet
+from baton.sandbox.status import status
+from baton.sandbox.traffic import measure
+
+SANDBOX_DESCRIPTION = """\
+A fleet on this machine to deploy to: N real sshd servers on loopback addresses (127.0.1.x),
+each running a small web app that answers with its release version, behind a real HAProxy.
+`up` writes a manifest (DIR/baton.yml, application "sandbox") to deploy with. Needs root;
+installs openssh-server and haproxy with apt-get when they are missing.
+
+examples:
+  baton sandbox up --servers 3              # prints the manifest path and the load balancer URL
+  baton sandbox up --lag 2 --waits 3        # membership changes land 2 s late; manifest waits 3 s
+  baton sandbox traffic --rate 50 --duration 30
+  baton deploy -s sandbox -f .sandbox/baton.yml --state .sandbox/state --version v2
+  baton sandbox status
+  baton sandbox down
+"""
+
+DEMO_DESCRIPTION = """\
+Bring up a 3-server sandbox, send steady traffic through its load balancer, and deploy four
+times: serial; parallel; serial with 2 s of load balancer lag and no waits; serial with 2 s of
+lag and 3 s waits. Prints, for each: wall time, the plan's estimate of the time waits add,
+requests sent and failed, and the versions served at the end. Tears the sandbox down unless
+--keep.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``sandbox`` (with its subcommands) and ``demo`` to the ``baton`` parser."""
+    sandbox = subparsers.add_parser(
+        "sandbox",
+        help="run a fleet of real servers behind HAProxy on this machine",
+        description=SANDBOX_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    _register_up(actions)
+    traffic = _action(actions, "traffic", "steady HTTP load through the load balancer", _traffic)
+    traffic.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")
+    traffic.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    traffic.add_argument("--url", help="where to send them (default: the sandbox's frontend)")
+    traffic.add_argument("--json", action="store_true", help="print the counts as JSON")
+    status = _action(actions, "status", "each server: address, version, in rotation?", _status)
+    status.add_argument("--json", action="store_true", help="print JSON for scripts")
+    _action(actions, "down", "stop every process `up` started", _down)
+    _register_demo(subparsers)
+
+
+def _action(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    handler: object,
+) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+    _add_directory(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_directory(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=fleet.DEFAULT_DIRECTORY,
+        metavar="DIR",
+        help="the sandbox's directory (default: ./.sandbox)",
+    )
+
+
+def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = _action(actions, "up", "start the sandbox, or bring it to the given shape", _up)
+    up.add_argument("--servers", type=int, default=3, metavar="N", help="how many (default 3)")
+    up.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="load balancer changes take effect this much later than reported (default 0)",
+    )
+    up.add_argument(
+        "--waits",
+        type=int,
+        metavar="SECONDS",
+        help="the manifest's wait_after_adding/removing_servers (default: the lag, rounded up)",
+    )
+    up.add_argument(
+        "--first-address",
+        help="the first server's loopback address (default: the running sandbox's, else "
+        f"{fleet.DEFAULT_FIRST_ADDRESS})",
+    )
+
+
+def _register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="show zero failed requests under live traffic (and what lag does)",
+        description=DEMO_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_directory(parser)
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")
+    parser.set_defaults(handler=_demo)
+
+
+def _up(args: argparse.Namespace) -> int:
+    if args.servers < 1 or args.lag < 0 or (args.waits is not None and args.waits < 0):
+        print("baton: error: --servers must be at least 1, --lag and --waits >= 0", file=sys.stderr)
+        return 2
+    try:
+        sandbox = fleet.up(
+            args.dir, args.servers, lag=args.lag, waits=args.waits, first_address=args.first_address
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"baton: error: sandbox up: {exc}", file=sys.stderr)
+        return 1
+    print(f"manifest: {sandbox.manifest}")
+    print(f"load balancer: {sandbox.frontend_url}")
+    print(f"deploy with: baton deploy -s sandbox -f {sandbox.manifest} --state {_state(sandbox)}")
+    return 0
+
+
+def _state(sandbox: fleet.Sandbox) -> Path:
+    return sandbox.directory / "state"
+
+
+def _require(directory: Path) -> fleet.Sandbox | None:
+    sandbox = fleet.load(directory.absolute())
+    if sandbox is None or not sandbox.pids:
+        print(
+            f"baton: error: no sandbox running in {directory} (baton sandbox up)", file=sys.stderr
+        )
+        return None
+    return sandbox
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    url = args.url
+    if url is None:
+        sandbox = _require(args.dir)
+        if sandbox is None:
+            return 2
+        url = sandbox.frontend_url
+    report = asyncio.run(measure(url, rate=args.rate, duration=args.duration))
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
+    return 0 if report.failed == 0 else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    sandbox = _require(args.dir)
+    if sandbox is None:
+        return 2
+    servers = asyncio.run(status(sandbox))
+    if args.json:
+        rows = [vars(s) for s in servers]
+        print(json.dumps({"load_balancer": sandbox.frontend_url, "servers": rows}, indent=2))
+        return 0
+    print(f"load balancer {sandbox.frontend_url}, lag {sandbox.lag:g}s, waits {sandbox.waits}s")
+    for s in servers:
+        print(f"  {s.name:<8} {s.address:<12} {s.version or '(not answering)':<18} {s.membership}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    stopped = fleet.down(args.dir)
+    print(f"stopped: {', '.join(stopped)}" if stopped else f"nothing running in {args.dir}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return asyncio.run(demo.run(args.dir, keep=args.keep, rate=args.rate))

@@ -1,0 +1,160 @@
+"""``baton demo``: deploys under live traffic, with and without load balancer lag.
+
+Each deploy goes through the real command line (``python -m baton deploy``), the path a user
+takes, while :class:`~baton.sandbox.traffic.Traffic` sends steady requests through HAProxy.
+:func:`deploy` and :func:`plan_estimate` are used by the acceptance tests too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from baton.sandbox import fleet
+from baton.sandbox.manifest import APPLICATION
+from baton.sandbox.status import status
+from baton.sandbox.traffic import Traffic
+
+SETTLE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    strategy: str
+    lag: float
+    waits: int
+
+
+SCENARIOS = (
+    Scenario("serial", 0, 0),
+    Scenario("parallel", 0, 0),
+    Scenario("serial", 2, 0),
+    Scenario("serial", 2, 3),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One deploy under traffic, as the demo's table shows it."""
+
+    scenario: Scenario
+    version: str
+    exit_status: int
+    seconds: float
+    estimate: float | None
+    sent: int
+    failed: int
+    versions: Counter[str]
+
+
+def _environment() -> dict[str, str]:
+    """The environment for ``python -m baton``: this baton importable, even if not installed."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+async def baton(*arguments: str, output: Path | None = None) -> tuple[int, str]:
+    """Run ``python -m baton ARGUMENTS``; (exit status, stdout and stderr together)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "baton", *arguments, env=_environment(),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    text = (await process.communicate())[0].decode(errors="replace")
+    if output is not None:
+        output.write_text(text)
+    return process.returncode if process.returncode is not None else -1, text
+
+
+def _common(sandbox: fleet.Sandbox, version: str, strategy: str) -> list[str]:
+    return [
+        "-s", APPLICATION, "-f", str(sandbox.manifest), "--state",
+        str(sandbox.directory / "state"), f"--{strategy}", "--version", version,
+    ]  # fmt: skip
+
+
+async def deploy(
+    sandbox: fleet.Sandbox,
+    version: str,
+    strategy: str = "serial",
+    *options: str,
+    output: Path | None = None,
+) -> tuple[int, str]:
+    """``baton deploy`` of ``version`` to the sandbox; (exit status, output)."""
+    return await baton("deploy", *_common(sandbox, version, strategy), *options, output=output)
+
+
+async def plan_estimate(sandbox: fleet.Sandbox, version: str, strategy: str) -> float | None:
+    """The extra seconds ``baton plan`` says the waits add, or None when it cannot say."""
+    code, text = await baton("plan", *_common(sandbox, version, strategy), "--json")
+    try:
+        return float(json.loads(text)["estimated_extra_seconds"]) if code == 0 else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def run_scenario(directory: Path, scenario: Scenario, version: str, rate: float) -> Outcome:
+    """Shape the sandbox for ``scenario``, deploy ``version`` under traffic, and measure."""
+    sandbox = await asyncio.to_thread(fleet.up, directory, lag=scenario.lag, waits=scenario.waits)
+    estimate = await plan_estimate(sandbox, version, scenario.strategy)
+    traffic = Traffic(sandbox.frontend_url, rate=rate)
+    traffic.start()
+    began = time.monotonic()
+    log = directory / f"demo-{version}.log"
+    code, _ = await deploy(sandbox, version, scenario.strategy, output=log)
+    seconds = time.monotonic() - began
+    await asyncio.sleep(scenario.lag + SETTLE_SECONDS)  # let lagged changes land under traffic
+    report = await traffic.stop()
+    served = Counter(s.version or "none" for s in await status(sandbox))
+    return Outcome(scenario, version, code, seconds, estimate, report.sent, report.failed, served)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """The demo's results, one row per deploy."""
+    header = ("strategy", "lag", "waits", "wall time", "estimate", "sent", "failed", "served")
+    rows = [header] + [_row(o) for o in outcomes]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _row(outcome: Outcome) -> tuple[str, ...]:
+    s = outcome.scenario
+    estimate = "?" if outcome.estimate is None else f"+{outcome.estimate:g}s"
+    served = ", ".join(f"{v} x{n}" for v, n in sorted(outcome.versions.items()))
+    strategy = s.strategy if outcome.exit_status == 0 else f"{s.strategy} (FAILED)"
+    return (
+        strategy, f"{s.lag:g}s", f"{s.waits}s", f"{outcome.seconds:.1f}s", estimate,
+        str(outcome.sent), str(outcome.failed), served,
+    )  # fmt: skip
+
+
+async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int:
+    """The whole demo; 0 when every deploy succeeded."""
+    directory = directory.absolute()
+    print(f"starting a 3-server sandbox in {directory} ...", flush=True)
+    outcomes: list[Outcome] = []
+    try:
+        await asyncio.to_thread(fleet.up, directory, 3)
+        for number, scenario in enumerate(SCENARIOS, start=2):
+            print(f"deploying v{number}: {_describe(scenario)} ...", flush=True)
+            outcomes.append(await run_scenario(directory, scenario, f"v{number}", rate))
+        print("\n" + table(outcomes))
+        print(f"\ndeploy logs: {directory}/demo-v*.log")
+    finally:
+        if not keep:
+            fleet.down(directory)
+            print("sandbox stopped (--keep leaves it running)")
+    return 0 if all(o.exit_status == 0 for o in outcomes) else 1
+
+
+def _describe(scenario: Scenario) -> str:
+    return f"{scenario.strategy}, lag {scenario.lag:g}s, waits {scenario.waits}s"
