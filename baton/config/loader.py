@@ -8,6 +8,7 @@ validates, and each error is turned into one line naming file, line and key path
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -21,6 +22,7 @@ from baton._exceptions import Location, ManifestError
 from baton.config.model import Manifest
 
 KeyPath = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 _MESSAGES = {
     "tuple_type": "should be a list",
@@ -64,7 +66,9 @@ def _compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.reader.ReaderError):
+            line = text.count("\n", 0, exc.position) + 1
         raise ManifestError(Location(file, line, ""), f"not valid YAML: {problem}") from None
     lines: dict[KeyPath, int] = {}
     if node is None:
@@ -128,7 +132,12 @@ def _line_of(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
 def _dotted(path: KeyPath) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            text += f"[{part!r}]"
+        else:
+            text += f".{part}" if text else part
     return text
 
 
