@@ -186,7 +186,8 @@ class Store:
         found: dict[str, DeployRecord] = {}
         for row in rows:
             record = dict(row)
-            found[record.pop("on_server")] = DeployRecord.from_row(record)
+            server = record.pop("on_server")
+            found[server] = DeployRecord.from_row(record)
         return found
 
     # results and events -----------------------------------------------------------------
