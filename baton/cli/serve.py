@@ -1,0 +1,79 @@
+"""``baton serve``: the web dashboard on the same state as the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from baton._exceptions import InputError
+from baton.cli.common import add_state
+from baton.state import default_state_dir
+
+EPILOG = """\
+The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
+for a browser and an API token for scripts (Authorization: Bearer TOKEN); both change every
+time the server starts. API reference: /api/docs once logged in.
+
+examples:
+  baton serve -f shop.yml -f blog.yml
+  baton serve --port 9000 --state /var/lib/baton -f baton.yml
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="web dashboard: deploy, deploy with options, and watch it happen",
+        description="Serve the web dashboard and its JSON API for the given manifests.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    add_state(parser)
+    parser.add_argument(
+        "-f",
+        "--file",
+        dest="files",
+        type=Path,
+        action="append",
+        metavar="MANIFEST",
+        help="an application's manifest; repeat for several (default: ./baton.yml)",
+    )
+    parser.set_defaults(handler=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from baton.web import create_app
+    except ImportError as exc:
+        raise InputError(
+            f"the dashboard needs the web extra: pip install 'baton[web]' ({exc})"
+        ) from None
+    app = create_app(args.state or default_state_dir(), args.files or [Path("baton.yml")])
+    credentials = app.state.credentials
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    if not _is_loopback(args.host):
+        print(f"baton: warning: listening on {args.host}, not only this machine", file=sys.stderr)
+    print(f"baton dashboard: {base}/login?token={credentials.login_token}  (one-time link)")
+    print(f"API token: {credentials.api_token}  (Authorization: Bearer ...; docs: {base}/api/docs)")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,113 @@
+"""What the dashboard's pages and API share: the store, the manifests, the drivers, the launcher.
+
+The few things the web can change go through here, and each is one library call: a setting
+through :mod:`baton.settings`, a plan through :func:`baton.execution.prepare`, a deploy
+through :func:`baton.execution.run_deploy` (via the launcher).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from baton._exceptions import InputError
+from baton.config import Manifest, load_manifest
+from baton.config.model import VERSION_PATTERN
+from baton.execution import Drivers, prepare
+from baton.planning import DeployOptions, Plan, Strategy
+from baton.settings import spec_for
+from baton.state import DeployRecord, Store
+from baton.web.launcher import Launcher
+
+STRATEGIES = {s.value: s for s in Strategy}
+
+
+class NotFound(InputError):
+    """An application or deploy the dashboard does not know."""
+
+
+@dataclass
+class Dashboard:
+    store: Store
+    manifests: dict[str, Manifest]
+    launcher: Launcher
+    injected_drivers: Drivers | None = None
+
+    @classmethod
+    def open(
+        cls,
+        store_dir: Path | str,
+        manifests: Iterable[Manifest | Path | str],
+        drivers: Drivers | None,
+    ) -> Dashboard:
+        store = Store(store_dir)
+        loaded = [m if isinstance(m, Manifest) else load_manifest(Path(m)) for m in manifests]
+        by_name: dict[str, Manifest] = {}
+        for manifest in loaded:
+            if manifest.application in by_name:
+                raise InputError(f"{manifest.source}: application {manifest.application!r} twice")
+            by_name[manifest.application] = manifest
+        return cls(store, by_name, Launcher(store, drivers), drivers)
+
+    @property
+    def drivers(self) -> Drivers:
+        return self.injected_drivers or Drivers.real()
+
+    def manifest(self, application: str) -> Manifest:
+        try:
+            return self.manifests[application]
+        except KeyError:
+            known = ", ".join(self.manifests) or "none"
+            raise NotFound(f"no application {application!r}; known: {known}") from None
+
+    def deploy_record(self, deploy_id: int) -> DeployRecord:
+        record = self.store.deploy(deploy_id)
+        if record is None:
+            raise NotFound(f"no deploy #{deploy_id}")
+        return record
+
+    def set_setting(self, application: str, key: str, value: str) -> tuple[str, str]:
+        """Validate and store one setting, exactly as ``baton settings set`` does."""
+        self.manifest(application)
+        spec = spec_for(key)
+        normalised = spec.normalise(value)
+        self.store.set_setting(application, spec.key, normalised)
+        return spec.key, normalised
+
+    def plan(self, application: str, options: DeployOptions) -> Plan:
+        return prepare(self.manifest(application), self.store, options)
+
+    async def deploy(self, application: str, options: DeployOptions) -> int:
+        """Start a deploy in the background; the deploy id once it is recorded."""
+        return await self.launcher.start(self.plan(application, options))
+
+
+def deploy_options(
+    version: str | None, strategy: str | None, run_migrations: bool | None
+) -> DeployOptions:
+    """One-off options from a form or an API call; blanks mean "use the setting"."""
+    version = version.strip() if version else time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    if not VERSION_PATTERN.match(version):
+        raise InputError(
+            f"version {version!r}: use letters, digits and . _ + : - (at most 128 characters)"
+        )
+    return DeployOptions(version, parse_strategy(strategy), run_migrations)
+
+
+def parse_strategy(text: str | None) -> Strategy | None:
+    if not text:
+        return None
+    try:
+        return STRATEGIES[text]
+    except KeyError:
+        raise InputError(f"strategy {text!r}: expected serial or parallel") from None
+
+
+def parse_migrations(text: str | None) -> bool | None:
+    """A form's "run" / "skip" / blank (use the setting)."""
+    choices = {"": None, "run": True, "skip": False}
+    if (text or "") not in choices:
+        raise InputError(f"migrations {text!r}: expected run or skip")
+    return choices[text or ""]

@@ -1,0 +1,69 @@
+"""Deploys started from the web: ``run_deploy`` as asyncio tasks in the server's event loop.
+
+The caller waits only until the deploy is recorded (it then has an id to watch) or refused
+(lock held, load balancer or server unreachable): the library raises, the caller answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from baton.execution import DeployReport, Drivers, run_deploy
+from baton.execution.events import DeployStarted, Event
+from baton.planning import Plan
+from baton.state import Store
+
+log = logging.getLogger(__name__)
+
+
+class Launcher:
+    """Starts deploys in the background and keeps their tasks until they end."""
+
+    def __init__(self, store: Store, drivers: Drivers | None) -> None:
+        self._store = store
+        self._drivers = drivers
+        self._tasks: set[asyncio.Task[DeployReport]] = set()
+
+    async def start(self, plan: Plan) -> int:
+        """Start ``plan``; return the deploy id once recorded, or raise why it was refused."""
+        recorded: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def watch(event: Event) -> None:
+            if isinstance(event, DeployStarted) and not recorded.done():
+                recorded.set_result(event.deploy_id)
+
+        task = asyncio.create_task(
+            run_deploy(plan, self._store, drivers=self._drivers, sinks=[watch])
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._forget)
+        pending: list[asyncio.Future[Any]] = [recorded, task]
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if recorded.done():
+            return recorded.result()
+        recorded.cancel()
+        task.result()  # raises why the deploy never started
+        raise RuntimeError("the deploy ended without being recorded")
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    async def stop(self) -> None:
+        """Cancel deploys still running (the server is shutting down); each records it."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    def _forget(self, task: asyncio.Task[DeployReport]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.warning("deploy task ended with an error: %s", error)

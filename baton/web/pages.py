@@ -1,0 +1,129 @@
+"""Server-rendered pages. Forms post here; live parts read the API with a few lines of JS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from baton.web import views
+from baton.web.api import DashboardDep
+from baton.web.auth import SESSION_COOKIE, Session, credentials_of, require_session
+from baton.web.dashboard import deploy_options, parse_migrations
+from baton.web.templating import STATIC_DIR, render
+
+SessionDep = Annotated[Session, Depends(require_session)]
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+
+public = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_session)])
+
+
+@public.get("/login")
+async def log_in(request: Request, token: str = "") -> Response:
+    session = credentials_of(request).log_in(token)
+    if session is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this login link is wrong or was already used: restart `baton serve` for a new one",
+        )
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE, session.id, httponly=True, samesite="strict", secure=request.url.is_secure
+    )
+    return response
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> FileResponse:
+    path = STATIC_DIR / Path(name).name
+    if path.suffix not in STATIC_TYPES or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no static file {name!r}")
+    return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
+
+
+@router.get("/", response_class=HTMLResponse)
+async def applications(request: Request, session: SessionDep, dashboard: DashboardDep) -> Response:
+    apps = [await views.application(dashboard, m) for m in dashboard.manifests.values()]
+    return render(request, session, "apps.html", apps=apps, title="Applications")
+
+
+@router.get("/apps/{application}", response_class=HTMLResponse)
+async def application(
+    application: str, request: Request, session: SessionDep, dashboard: DashboardDep
+) -> Response:
+    app = await views.application_detail(dashboard, dashboard.manifest(application))
+    return render(request, session, "app.html", app=app, title=application)
+
+
+@router.post("/apps/{application}/settings")
+async def change_setting(
+    application: str,
+    dashboard: DashboardDep,
+    key: Annotated[str, Form()],
+    value: Annotated[str, Form()],
+) -> Response:
+    dashboard.set_setting(application, key, value)
+    return RedirectResponse(f"/apps/{application}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/apps/{application}/deploy")
+async def deploy(
+    application: str,
+    dashboard: DashboardDep,
+    version: Annotated[str, Form()] = "",
+    strategy: Annotated[str, Form()] = "",
+    migrations: Annotated[str, Form()] = "",
+) -> Response:
+    options = deploy_options(version, strategy, parse_migrations(migrations))
+    deploy_id = await dashboard.deploy(application, options)
+    return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/deploys/{deploy_id}", response_class=HTMLResponse)
+async def live(
+    deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
+) -> Response:
+    record = dashboard.deploy_record(deploy_id)
+    servers = [_live_row(name, record.plan) for name in record.plan.get("servers", [])]
+    return render(
+        request,
+        session,
+        "live.html",
+        deploy=views.deploy_row(record),
+        servers=servers,
+        plan=record.plan,
+        title=f"Deploy #{deploy_id}",
+    )
+
+
+def _live_row(name: str, plan: dict[str, Any]) -> dict[str, Any]:
+    actions: list[str] = next(
+        (s["actions"] for wave in plan.get("waves", []) for s in wave if s["server"] == name), []
+    )
+    steps = [a for a in actions if a.startswith("step ")]
+    serial = any(a.startswith("remove from") for a in actions)
+    return {"name": name, "steps": len(steps), "rotation": "in rotation" if serial else "untouched"}
+
+
+@router.get("/deploys/{deploy_id}/detail", response_class=HTMLResponse)
+async def detail(
+    deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
+) -> Response:
+    deploy = views.deploy_detail(dashboard.store, dashboard.deploy_record(deploy_id))
+    return render(request, session, "detail.html", deploy=deploy, title=f"Deploy #{deploy_id}")
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history(
+    request: Request, session: SessionDep, dashboard: DashboardDep, application: str = ""
+) -> Response:
+    if application:
+        dashboard.manifest(application)
+    records = dashboard.store.deploys(application or None, 100)
+    deploys = [views.deploy_row(r) for r in records]
+    return render(
+        request, session, "history.html", deploys=deploys, application=application, title="History"
+    )

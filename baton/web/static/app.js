@@ -1,0 +1,45 @@
+// The application page: the "Deploy with options" dialog and its plan preview.
+// The preview is the library's own plan (GET /api/apps/APP/plan), warnings included.
+"use strict";
+(() => {
+  const dialog = document.getElementById("options-dialog");
+  const form = document.getElementById("options-form");
+  const preview = document.getElementById("plan-preview");
+
+  function chosen(name) {
+    const input = form.querySelector(`input[name="${name}"]:checked`);
+    return input && !input.closest("fieldset").disabled ? input.value : "";
+  }
+
+  function line(text, className) {
+    const p = document.createElement("p");
+    p.textContent = text;
+    if (className) p.className = className;
+    return p;
+  }
+
+  async function refresh() {
+    const query = new URLSearchParams();
+    if (chosen("strategy")) query.set("strategy", chosen("strategy"));
+    if (chosen("migrations")) query.set("run_migrations", chosen("migrations") === "run");
+    const answer = await fetch(`${form.dataset.planUrl}?${query}`, { headers: { Accept: "application/json" } });
+    const plan = await answer.json();
+    if (!answer.ok) {
+      preview.replaceChildren(line(plan.detail, "error"));
+      return;
+    }
+    const migrations = plan.run_migrations ? `on ${plan.migration_server}` : "skipped";
+    preview.replaceChildren(
+      line(`Plan: ${plan.strategy}, order ${plan.servers.join(" → ")}, migrations ${migrations}; ` +
+           `waits add about ${plan.estimated_extra_seconds}s.`),
+      ...plan.warnings.map((w) => line(`Warning: ${w}`, "warning")),
+    );
+  }
+
+  document.getElementById("deploy-with-options").addEventListener("click", () => {
+    dialog.showModal();
+    refresh();
+  });
+  document.getElementById("cancel-options").addEventListener("click", () => dialog.close());
+  form.addEventListener("change", refresh);
+})();

@@ -1,0 +1,146 @@
+"""Read models: what the pages show and the API returns, as plain JSON-ready dictionaries.
+
+Each function asks the library or the store and reshapes the answer; none decides anything
+about deploys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from baton.config import LoadBalancer, Manifest
+from baton.drivers import Membership
+from baton.execution import Drivers
+from baton.planning import DeployOptions, Strategy, plan_to_dict
+from baton.settings import SPECS
+from baton.state import DeployRecord, Store
+from baton.web.dashboard import Dashboard
+
+PREVIEW_VERSION = "next"
+VERSION_SOURCE = "history: the last deploy that succeeded on the server"
+
+Json = dict[str, Any]
+
+
+async def memberships(drivers: Drivers, manifest: Manifest) -> dict[str, dict[str, str]]:
+    """Per server, per load balancer, what the load balancer reports right now."""
+    found: dict[str, dict[str, str]] = {s.name: {} for s in manifest.servers}
+    for lb in manifest.load_balancers:
+        answer = await _ask(drivers, lb)
+        for server in found:
+            if isinstance(answer, str):
+                found[server][lb.name] = f"unknown ({answer})"
+            else:
+                found[server][lb.name] = answer.get(server, Membership.DOWN).value
+    return found
+
+
+async def _ask(drivers: Drivers, lb: LoadBalancer) -> dict[str, Membership] | str:
+    try:
+        driver = drivers.load_balancer(lb)
+        try:
+            return await asyncio.wait_for(driver.membership(), lb.timeout)
+        finally:
+            await driver.close()
+    except Exception as exc:  # the page still shows everything else
+        return str(exc) or type(exc).__name__
+
+
+def _rotation(per_lb: dict[str, str]) -> str:
+    if not per_lb:
+        return "no load balancer"
+    states = set(per_lb.values())
+    return states.pop() if len(states) == 1 else "mixed"
+
+
+async def servers(dashboard: Dashboard, manifest: Manifest) -> list[Json]:
+    deployed = dashboard.store.last_success_per_server(manifest.application)
+    rotation = await memberships(dashboard.drivers, manifest)
+    rows = []
+    for server in manifest.servers:
+        record = deployed.get(server.name)
+        rows.append(
+            {
+                "name": server.name,
+                "address": server.address,
+                "version": record.version if record else None,
+                "version_deploy_id": record.id if record else None,
+                "rotation": _rotation(rotation[server.name]),
+                "load_balancers": rotation[server.name],
+            }
+        )
+    return rows
+
+
+async def application(dashboard: Dashboard, manifest: Manifest) -> Json:
+    return {
+        "application": manifest.application,
+        "manifest": str(manifest.source),
+        "version_source": VERSION_SOURCE,
+        "servers": await servers(dashboard, manifest),
+    }
+
+
+def settings(store: Store, application: str) -> list[Json]:
+    stored = store.settings(application)
+    return [
+        {
+            "key": spec.key,
+            "value": stored.get(spec.key, spec.default),
+            "default": spec.default,
+            "set": spec.key in stored,
+            "boolean": spec.default in {"true", "false"},
+            "meaning": spec.meaning,
+        }
+        for spec in SPECS.values()
+    ]
+
+
+async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
+    app = manifest.application
+    plan = dashboard.plan(app, DeployOptions(PREVIEW_VERSION))
+    serial = dashboard.plan(app, DeployOptions(PREVIEW_VERSION, Strategy.SERIAL))
+    holder = dashboard.store.lock_holder(app)
+    return {
+        **await application(dashboard, manifest),
+        "settings": settings(dashboard.store, app),
+        "load_balancer_values": [v.to_dict() for v in plan.values],
+        "next_deploy": plan_to_dict(plan),
+        "serial_extra_seconds": serial.estimated_extra_seconds,
+        "has_migration_step": manifest.deploy.migration_step is not None,
+        "running_deploy": holder.deploy_id if holder and holder.alive() else None,
+        "recent_deploys": [deploy_row(r) for r in dashboard.store.deploys(app, 10)],
+    }
+
+
+def deploy_row(record: DeployRecord) -> Json:
+    return {
+        "id": record.id,
+        "application": record.application,
+        "version": record.version,
+        "strategy": record.strategy,
+        "status": record.status,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "duration": record.duration,
+        "summary": record.summary,
+    }
+
+
+def deploy_detail(store: Store, record: DeployRecord) -> Json:
+    steps = store.step_results(record.id)
+    servers = []
+    for result in store.server_results(record.id):
+        servers.append(
+            {
+                **vars(result),
+                "steps": [vars(s) for s in steps if s.server == result.server],
+            }
+        )
+    return {
+        **deploy_row(record),
+        "servers": servers,
+        "server_order": record.plan.get("servers", []),
+        "plan": record.plan,
+    }

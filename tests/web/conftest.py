@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from baton.web import Credentials, create_app
+from tests.web.fakes import FakeFleet, fleet_for, slow_script, write_manifest
+
+LOGIN_TOKEN = "login-token-for-tests"
+API_TOKEN = "api-token-for-tests"
+BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def manifest_path(tmp_path: Path) -> Path:
+    return write_manifest(tmp_path)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def fleet(manifest_path: Path) -> FakeFleet:
+    return fleet_for(manifest_path, slow_script())
+
+
+@pytest.fixture
+def app(state_dir: Path, manifest_path: Path, fleet: FakeFleet) -> FastAPI:
+    credentials = Credentials(login_token=LOGIN_TOKEN, api_token=API_TOKEN)
+    return create_app(state_dir, [manifest_path], fleet.drivers(), credentials=credentials)
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL) as client:
+        yield client
+    await app.state.dashboard.launcher.stop()
+
+
+@pytest.fixture
+async def api(app: FastAPI, anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A CI system: the bearer token on every request."""
+    anonymous.headers["Authorization"] = f"Bearer {API_TOKEN}"
+    return anonymous
