@@ -1,13 +1,18 @@
 """Fixtures shared by every test package.
 
-``sandbox_fleet`` is one real sandbox for the whole session: 3 sshd servers on 127.0.1.21-23,
-each running the sandbox app, behind a real HAProxy. Tests that need load balancer lag or
-waits reshape it with ``baton.sandbox.fleet.up(fleet.directory, lag=..., waits=...)`` (only
-the lag proxy and the manifest change), and deploy unique versions, so tests can share it.
+``sandbox_fleet`` is one real sandbox for the whole session: 3 sshd servers on loopback
+addresses, each running the sandbox app, behind a real HAProxy. Tests that need load balancer
+lag or waits reshape it with ``baton.sandbox.fleet.up(sandbox.directory, lag=..., waits=...)``
+(only the lag proxy and the manifest change) and deploy unique versions, so tests share it.
+
+Several test sessions may run at once on one machine, so each sandbox claims free addresses
+(from 127.0.1.21 upward) under a lock, and names its servers after them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,7 +23,8 @@ import pytest
 from baton.sandbox import fleet
 
 SANDBOX_SERVERS = 3
-SANDBOX_FIRST_ADDRESS = "127.0.1.21"
+FIRST_TEST_ADDRESS = fleet.ADDRESSES.index("127.0.1.21")
+LOCK = Path("/tmp/baton-sandbox-tests.lock")
 
 
 def sandbox_directory(prefix: str) -> Path:
@@ -28,12 +34,33 @@ def sandbox_directory(prefix: str) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
-def sandbox_fleet() -> Iterator[fleet.Sandbox]:
-    """A running 3-server sandbox (real sshd, apps, HAProxy) for the whole test session."""
+def _free_block(count: int) -> str:
+    """The first address of ``count`` consecutive sandbox addresses nobody listens on."""
+    for start in range(FIRST_TEST_ADDRESS, len(fleet.ADDRESSES) - count, count):
+        block = fleet.ADDRESSES[start : start + count]
+        if not any(fleet.in_use(a, port) for a in block for port in (22, 8000)):
+            return block[0]
+    raise RuntimeError("no free sandbox addresses")
+
+
+@contextlib.contextmanager
+def running_sandbox(count: int, **options: float) -> Iterator[fleet.Sandbox]:
+    """A sandbox of ``count`` servers on free addresses; stopped and removed afterwards."""
     directory = sandbox_directory("baton-sandbox-")
     try:
-        yield fleet.up(directory, SANDBOX_SERVERS, first_address=SANDBOX_FIRST_ADDRESS, prefix="fx")
+        with LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # until our sshds listen, so no one else takes them
+            first = _free_block(count)
+            prefix = "t" + first.split(".", 2)[2].replace(".", "-") + "-"
+            sandbox = fleet.up(directory, count, first_address=first, prefix=prefix, **options)
+        yield sandbox
     finally:
         fleet.down(directory)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox_fleet() -> Iterator[fleet.Sandbox]:
+    """A running 3-server sandbox (real sshd, apps, HAProxy) for the whole test session."""
+    with running_sandbox(SANDBOX_SERVERS) as sandbox:
+        yield sandbox

@@ -16,16 +16,19 @@ Everything lives in one directory, and ``down`` stops exactly the processes reco
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from baton.sandbox import app
 from baton.sandbox.haproxy import start_haproxy
@@ -43,6 +46,7 @@ DEFAULT_DIRECTORY = Path(".sandbox")
 DEFAULT_FIRST_ADDRESS = "127.0.1.1"
 INITIAL_VERSION = "v1"
 LAG_MODULE = "baton.sandbox.lag"
+T = TypeVar("T")
 STARTUP_DEADLINE = 30.0
 
 
@@ -123,7 +127,7 @@ def up(
     first_address: str | None = None,
     prefix: str | None = None,
 ) -> Sandbox:
-    """Bring the sandbox in ``directory`` to the wanted shape and return it.
+    """Bring the sandbox in ``directory`` to the wanted shape and return it (blocking).
 
     ``first_address`` and ``prefix`` (server names are ``<prefix>1``, ...) default to those of
     the running sandbox, else 127.0.1.1 and "web". ``waits`` defaults to the lag, rounded up.
@@ -147,6 +151,14 @@ def up(
 
 
 def _start(directory: Path, servers: list[SandboxServer]) -> Sandbox:
+    busy = [
+        f"{s.address}:{port}" for s in servers for port in (22, APP_PORT) if in_use(s.address, port)
+    ]
+    if busy:
+        raise RuntimeError(
+            f"{', '.join(busy[:4])} already in use (another sandbox?); stop it, or choose "
+            "other addresses with --first-address"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
     sandbox = Sandbox(directory, servers)
@@ -273,12 +285,33 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
+def in_use(address: str, port: int) -> bool:
+    """Whether something listens on ``address:port`` (a bind there fails)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return True
+    return False
+
+
 def _wait_until_serving(sandbox: Sandbox) -> None:
     def serving() -> bool:
-        states = asyncio.run(status(sandbox))
+        states = _blocking(status(sandbox))
         return all(s.version is not None and s.membership == IN_ROTATION for s in states)
 
     _wait_for(serving, "every app to answer and be in rotation")
+
+
+def _blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion, also when called (blocking) from async code."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def ensure_packages() -> None:
