@@ -46,6 +46,11 @@ Journal = Callable[[str, str, str, str], None]
 """Called with (load balancer, server, action, "intended" | "done")."""
 
 
+CAPACITY_POLL = 0.25
+CAPACITY_DEADLINE = 30.0
+"""Seconds to wait for capacity when the manifest has no health check (else its deadline)."""
+
+
 def _no_journal(load_balancer: str, server: str, action: str, state: str) -> None:
     return None
 
@@ -160,19 +165,33 @@ class Engine:
         self._stage(run, Stage.OUT_OF_ROTATION)
 
     async def _check_capacity(self, run: _ServerRun, name: str) -> None:
-        """Refuse to leave fewer than min_in_service servers in rotation."""
+        """Wait until removing ``run`` leaves min_in_service servers in rotation, or refuse.
+
+        A server put back a moment ago may still be failing the load balancer's own health
+        checks; waiting for it (up to the health check deadline) is what keeps capacity.
+        """
+        deadline = time.monotonic() + self._capacity_deadline()
+        while (others := await self._others_in_rotation(run, name)) < self.plan.min_in_service:
+            if time.monotonic() >= deadline:
+                raise LoadBalancerError(
+                    f"{run.name}: not removed from {name}: only {others} other server(s) in "
+                    f"rotation, deploy.min_in_service is {self.plan.min_in_service}"
+                )
+            self._stage(run, Stage.QUEUED, f"waiting for {name} to have capacity")
+            await self._sleep(CAPACITY_POLL)
+
+    def _capacity_deadline(self) -> float:
+        check = self.plan.manifest.deploy.health_check
+        return check.deadline if check is not None else CAPACITY_DEADLINE
+
+    async def _others_in_rotation(self, run: _ServerRun, name: str) -> int:
         membership = await self.load_balancers[name].membership()
         servers = {s.name for s in self.plan.manifest.servers}
-        others = [
-            s
+        return sum(
+            1
             for s, m in membership.items()
             if s in servers and s != run.name and m is Membership.IN_ROTATION
-        ]
-        if len(others) < self.plan.min_in_service:
-            raise LoadBalancerError(
-                f"{run.name}: not removed from {name}: only {len(others)} other server(s) in "
-                f"rotation, deploy.min_in_service is {self.plan.min_in_service}"
-            )
+        )
 
     async def _add(self, run: _ServerRun, names: tuple[str, ...]) -> None:
         self._stage(run, Stage.REJOINING_ROTATION)

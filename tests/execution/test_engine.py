@@ -1,8 +1,10 @@
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from baton.config import Manifest
+from baton.drivers import Membership
 from baton.execution import Event, run_deploy
 from baton.execution.events import StepOutput
 from baton.planning import DeployOptions, Strategy, build_plan
@@ -128,7 +130,7 @@ async def test_output_is_streamed_and_stored(
 async def test_capacity_floor_refuses_to_empty_the_load_balancer(
     tmp_path: Path, fake_fleet: Callable[[Manifest], FakeFleet]
 ) -> None:
-    m = manifest(1)
+    m = manifest(1, health=True)  # its 1 s deadline bounds the wait for capacity
     fleet = fake_fleet(m)
     status, events = await deploy(m, fleet, Store(tmp_path), SERIAL)
     assert status == "failed"
@@ -168,3 +170,22 @@ async def test_sticky_values_lifecycle_over_three_deploys(
     assert not [v for v in store.applied_values("shop") if v.key.startswith("wait")]
     after = build_plan(deleted, Settings(), SERIAL, store.applied_values("shop"))
     assert after.estimated_extra_seconds == 0
+
+
+async def test_serial_waits_for_a_server_still_coming_back_before_removing_the_next(
+    tmp_path: Path, fake_fleet: Callable[[Manifest], FakeFleet]
+) -> None:
+    m = manifest(2, health=True, migration=False)
+    fleet = fake_fleet(m)
+    fleet.load_balancers["main"].state["web2"] = Membership.DOWN
+
+    async def web2_comes_up() -> None:
+        await asyncio.sleep(0.5)
+        fleet.load_balancers["main"].state["web2"] = Membership.IN_ROTATION
+
+    helper = asyncio.create_task(web2_comes_up())
+    status, _ = await deploy(m, fleet, Store(tmp_path), SERIAL)
+    await helper
+    assert status == "succeeded"
+    first_removal = next(e for e in fleet.timeline.entries if e.what == "remove")
+    assert first_removal.at - fleet.timeline.entries[0].at >= 0.45
