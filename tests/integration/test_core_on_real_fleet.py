@@ -26,11 +26,11 @@ from baton.planning import DeployOptions, Strategy
 from baton.sandbox import fleet
 from baton.sandbox.manifest import migrations
 from baton.sandbox.status import IN_ROTATION, membership, status
-
-OUT_OF_ROTATION = Membership.OUT_OF_ROTATION.value
 from baton.state import Store
 
 pytestmark = pytest.mark.integration
+
+OUT_OF_ROTATION = Membership.OUT_OF_ROTATION.value
 
 
 def sandbox_manifest(sandbox: fleet.Sandbox, change: Callable[[dict[str, Any]], None]) -> Manifest:
@@ -140,7 +140,7 @@ async def test_sticky_waits_over_three_deploys_are_honoured(
         _, result = await deploy(sandbox_manifest(sandbox_fleet, change), store, None, events)
         assert result == "succeeded"
         measured.append((time.monotonic() - started, *gaps(events)))
-    (first, removal1, adding1), (second, removal2, adding2), (third, removal3, _) = measured
+    (_, removal1, adding1), (second, removal2, adding2), (third, removal3, _adding3) = measured
     for gap in [*removal1, *adding1, *removal2, *adding2]:
         assert 1.0 <= gap < 1.6
     assert all(gap < 0.9 for gap in removal3)
