@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from baton.sandbox import fleet
+from baton.sandbox.processes import in_use
 
 SANDBOX_SERVERS = 3
 FIRST_TEST_ADDRESS = fleet.ADDRESSES.index("127.0.1.21")
@@ -38,7 +39,7 @@ def _free_block(count: int) -> str:
     """The first address of ``count`` consecutive sandbox addresses nobody listens on."""
     for start in range(FIRST_TEST_ADDRESS, len(fleet.ADDRESSES) - count, count):
         block = fleet.ADDRESSES[start : start + count]
-        if not any(fleet.in_use(a, port) for a in block for port in (22, 8000)):
+        if not any(in_use(a, port) for a in block for port in (22, 8000)):
             return block[0]
     raise RuntimeError("no free sandbox addresses")
 

@@ -15,20 +15,13 @@ Everything lives in one directory, and ``down`` stops exactly the processes reco
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import math
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 from baton.sandbox import app
 from baton.sandbox.haproxy import start_haproxy
@@ -39,6 +32,7 @@ from baton.sandbox.manifest import (
     prepare_shared,
     write_manifest,
 )
+from baton.sandbox.processes import blocking, ensure_packages, in_use, is_ours, stop_ours, wait_for
 from baton.sandbox.sshd import SandboxServer, sandbox_user, start_sshd_fleet, stop_sshd_fleet
 from baton.sandbox.status import IN_ROTATION, status
 
@@ -46,8 +40,6 @@ DEFAULT_DIRECTORY = Path(".sandbox")
 DEFAULT_FIRST_ADDRESS = "127.0.1.1"
 INITIAL_VERSION = "v1"
 LAG_MODULE = "baton.sandbox.lag"
-T = TypeVar("T")
-STARTUP_DEADLINE = 30.0
 
 
 @dataclass
@@ -142,7 +134,7 @@ def up(
     if sandbox is None or sandbox.servers != wanted or not running(sandbox):
         down(directory)
         sandbox = _start(directory, wanted)
-    if sandbox.lag != lag or (lag > 0 and not _alive(sandbox.pids.get("lag"), LAG_MODULE)):
+    if sandbox.lag != lag or (lag > 0 and not is_ours(sandbox.pids.get("lag"), LAG_MODULE)):
         _set_lag(sandbox, lag)
     sandbox.waits = math.ceil(lag) if waits is None else waits
     sandbox.save()
@@ -193,7 +185,7 @@ def _start_balancer(sandbox: Sandbox) -> None:
 
 
 def _set_lag(sandbox: Sandbox, lag: float) -> None:
-    _stop_pid(sandbox.pids.pop("lag", None), LAG_MODULE)
+    stop_ours(sandbox.pids.pop("lag", None), LAG_MODULE)
     sandbox.lag = lag
     if lag > 0:
         command = [sys.executable, "-m", LAG_MODULE, "--listen", str(sandbox.lag_socket)]
@@ -209,7 +201,7 @@ def _set_lag(sandbox: Sandbox, lag: float) -> None:
                 start_new_session=True,
             )
         sandbox.pids["lag"] = process.pid
-        _wait_for(sandbox.lag_socket.exists, "the lag proxy's socket")
+        wait_for(sandbox.lag_socket.exists, "the lag proxy's socket")
     sandbox.save()
 
 
@@ -220,12 +212,12 @@ def down(directory: Path) -> list[str]:
     stopped: list[str] = []
     if sandbox is None:
         return stopped
-    if _stop_pid(sandbox.pids.get("lag"), LAG_MODULE):
+    if stop_ours(sandbox.pids.get("lag"), LAG_MODULE):
         stopped.append("lag proxy")
-    if _stop_pid(sandbox.pids.get("haproxy"), str(directory / "haproxy")):
+    if stop_ours(sandbox.pids.get("haproxy"), str(directory / "haproxy")):
         stopped.append("haproxy")
     for server in sandbox.servers:
-        if _stop_pid(app.read_pid(server.home), str(server.home)):
+        if stop_ours(app.read_pid(server.home), str(server.home)):
             stopped.append(f"app on {server.name}")
     if _stop_sshd(directory / "ssh", sandbox.pids.get("sshd")):
         stopped.append("sshd")
@@ -237,9 +229,9 @@ def down(directory: Path) -> list[str]:
 def _stop_sshd(ssh_directory: Path, pid: int | None) -> bool:
     """Stop the sshd listener and its sessions; make sure of the listener ourselves, since
     ``stop_sshd_fleet`` looks for a command line that sshd rewrites once it listens."""
-    alive = _alive(pid, str(ssh_directory))
+    alive = is_ours(pid, str(ssh_directory))
     stop_sshd_fleet(ssh_directory)
-    _stop_pid(pid, str(ssh_directory))
+    stop_ours(pid, str(ssh_directory))
     return alive
 
 
@@ -249,87 +241,12 @@ def running(sandbox: Sandbox) -> bool:
     processes = [(sandbox.pids.get("haproxy"), str(directory / "haproxy"))]
     processes += [(sandbox.pids.get("sshd"), str(directory / "ssh"))]
     processes += [(app.read_pid(s.home), str(s.home)) for s in sandbox.servers]
-    return all(_alive(pid, marker) for pid, marker in processes)
-
-
-def _alive(pid: int | None, marker: str) -> bool:
-    """Whether ``pid`` is a live process whose command line contains ``marker``."""
-    if pid is None:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        zombie = "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return marker in cmdline and not zombie
-
-
-def _stop_pid(pid: int | None, marker: str, deadline: float = 5.0) -> bool:
-    """SIGTERM ``pid`` if it is ours (``marker`` in its command line); SIGKILL if it lingers."""
-    if pid is None or not _alive(pid, marker):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    end = time.monotonic() + deadline
-    while _alive(pid, marker) and time.monotonic() < end:
-        time.sleep(0.02)
-    if _alive(pid, marker):
-        os.kill(pid, signal.SIGKILL)
-    return True
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + STARTUP_DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise RuntimeError(f"timed out after {STARTUP_DEADLINE:.0f}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def in_use(address: str, port: int) -> bool:
-    """Whether something listens on ``address:port`` (a bind there fails)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return True
-    return False
+    return all(is_ours(pid, marker) for pid, marker in processes)
 
 
 def _wait_until_serving(sandbox: Sandbox) -> None:
     def serving() -> bool:
-        states = _blocking(status(sandbox))
+        states = blocking(status(sandbox))
         return all(s.version is not None and s.membership == IN_ROTATION for s in states)
 
-    _wait_for(serving, "every app to answer and be in rotation")
-
-
-def _blocking(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to completion, also when called (blocking) from async code."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-def ensure_packages() -> None:
-    """Install sshd and HAProxy with apt-get when missing (as root), or say how to."""
-    missing = [pkg for pkg, program in _PACKAGES.items() if not Path(program).exists()]
-    if not missing:
-        return
-    if os.geteuid() != 0:
-        raise RuntimeError(f"the sandbox needs {', '.join(missing)}: run as root, or install them")
-    print(f"installing {', '.join(missing)} with apt-get ...", file=sys.stderr)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", *missing]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"cannot install {', '.join(missing)}: `{' '.join(command)}` failed:\n"
-                f"{result.stderr.strip()[-2000:]}\ninstall them yourself and run `up` again"
-            )
-
-
-_PACKAGES = {"openssh-server": "/usr/sbin/sshd", "haproxy": "/usr/sbin/haproxy"}
+    wait_for(serving, "every app to answer and be in rotation")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections import Counter
@@ -143,7 +144,7 @@ class Traffic:
         except TimeoutError:
             self._fail("timeout")
         except OSError as exc:
-            self._fail(type(exc).__name__ if exc.strerror is None else exc.strerror)
+            self._fail(os.strerror(exc.errno) if exc.errno else type(exc).__name__)
         else:
             if status != 200:
                 self._fail(f"HTTP {status}")

@@ -10,6 +10,7 @@ import pytest
 
 from baton.sandbox import fleet
 from baton.sandbox.demo import baton
+from baton.sandbox.processes import in_use
 from baton.sandbox.traffic import Traffic
 from tests.conftest import running_sandbox
 
@@ -43,12 +44,12 @@ async def test_down_leaves_no_process_or_listening_socket() -> None:
         directory, addresses = sandbox.directory, [s.address for s in sandbox.servers]
         report = await Traffic(sandbox.frontend_url, rate=20, limit=5).run()
         assert report.failed == 0 and report.versions == {"v1": 5}
-        assert all(fleet.in_use(a, port) for a in addresses for port in (22, 8000))
+        assert all(in_use(a, port) for a in addresses for port in (22, 8000))
         code, output = await baton("sandbox", "down", "--dir", str(directory))
         assert code == 0, output
         assert "haproxy" in output and "lag proxy" in output and "sshd" in output
-        assert not any(fleet.in_use(a, port) for a in addresses for port in (22, 8000))
-        assert not fleet.in_use("127.0.0.1", int(sandbox.frontend_url.rsplit(":", 1)[1][:-1]))
+        assert not any(in_use(a, port) for a in addresses for port in (22, 8000))
+        assert not in_use("127.0.0.1", int(sandbox.frontend_url.rsplit(":", 1)[1][:-1]))
         assert processes_mentioning(str(directory)) == []
         assert not sandbox.lag_socket.exists()
         again = await baton("sandbox", "down", "--dir", str(directory))
