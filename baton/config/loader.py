@@ -83,7 +83,7 @@ def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: st
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)
+            key = _scalar(key_node, path, file)
             key_path = (*path, str(key))
             if str(key) in result:
                 raise ManifestError(
@@ -94,7 +94,17 @@ def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: st
         return result
     if isinstance(node, yaml.SequenceNode):
         return tuple(_to_data(item, (*path, i), lines, file) for i, item in enumerate(node.value))
-    return yaml.SafeLoader(" ").construct_object(node)
+    return _scalar(node, path, file)
+
+
+def _scalar(node: yaml.Node, path: KeyPath, file: str) -> Any:
+    """A plain value; a tag the safe loader cannot build (``=``, ``!!python/...``) is an error."""
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        location = Location(file, node.start_mark.line + 1, _dotted(path))
+        raise ManifestError(location, f"not valid YAML: {problem}") from None
 
 
 def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> ManifestError:

@@ -87,3 +87,14 @@ def test_missing_file_is_a_clean_error(tmp_path: Path) -> None:
 def test_missing_required_key() -> None:
     text = "application: shop\nservers:\n  - name: a\n    address: 127.0.0.1\n"
     assert error_for(text) == "app.yml:1: deploy: is required"
+
+
+def test_a_yaml_tag_the_safe_loader_cannot_build_is_a_clean_error() -> None:
+    # Found by the hypothesis fuzz test: a bare "=" is YAML's "value" tag, which crashed.
+    assert error_for("=") == (
+        "app.yml:1: not valid YAML: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:value'"
+    )
+    assert error_for("application: !!python/name:os.system x").startswith(
+        "app.yml:1: application: not valid YAML"
+    )
