@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
 
 from baton.web import Credentials, create_app
+from tests.web.browsing import CHROMIUM, CHROMIUM_ARGS
 from tests.web.fakes import FakeFleet, fleet_for, slow_script, write_manifest
 
 LOGIN_TOKEN = "login-token-for-tests"
@@ -48,3 +50,16 @@ async def api(app: FastAPI, anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
     """A CI system: the bearer token on every request."""
     anonymous.headers["Authorization"] = f"Bearer {API_TOKEN}"
     return anonymous
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium (never a Playwright download).
+
+    Per module: while Playwright's sync API runs, its event loop is the thread's running loop,
+    and the async tests of other modules need the thread to themselves.
+    """
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

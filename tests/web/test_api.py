@@ -166,3 +166,14 @@ async def test_application_shows_values_in_force_and_estimated_time(tmp_path: Pa
         "false",
         False,
     )
+
+
+async def test_openapi_describes_every_endpoint(api: httpx.AsyncClient) -> None:
+    schema = (await api.get("/api/openapi.json")).json()
+    assert {
+        "/api/apps",
+        "/api/apps/{application}/deploys",
+        "/api/deploys/{deploy_id}/stream",
+    } <= set(schema["paths"])
+    docs = await api.get("/api/docs")
+    assert docs.status_code == 200 and "/api/openapi.json" in docs.text

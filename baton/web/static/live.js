@@ -70,7 +70,7 @@
     const status = document.getElementById("status");
     status.textContent = end.status;
     status.className = `status ${end.status}`;
-    document.getElementById("summary").textContent = `Deploy ${end.status}: ${end.summary}`;
+    document.getElementById("summary").textContent = end.summary;
   }
 
   const source = new EventSource(table.dataset.stream);

@@ -1,0 +1,54 @@
+"""Helpers for the browser tests: Chromium from Debian, screenshots, watching the live page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "web"
+OUT_OF_ROTATION_ROWS = """rows => rows.filter(r => r.querySelector('.rotation').textContent
+    .startsWith('out of rotation')).map(r => r.dataset.server)"""
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def cli_setting(state_dir: Path, application: str, key: str) -> str:
+    """What ``baton settings get`` prints, run as a separate process."""
+    command = [sys.executable, "-m", "baton", "settings", "get", "-s", application, key]
+    done = subprocess.run(
+        [*command, "--state", str(state_dir)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def watch_rotation(page: Page, timeout: float, shoot_as: str = "") -> list[tuple[str, ...]]:
+    """Sample the live page until the deploy ends: each change of who is out of rotation.
+
+    With ``shoot_as``, a screenshot is saved the first time the second server is out.
+    """
+    seen: list[tuple[str, ...]] = [()]
+    for _ in range(int(timeout / 0.04)):
+        out = tuple(page.eval_on_selector_all("#live tbody tr", OUT_OF_ROTATION_ROWS))
+        if out != seen[-1]:
+            seen.append(out)
+            if shoot_as and len([s for s in seen if s]) == 2:
+                shot(page, shoot_as)
+        if page.locator("#status").inner_text() != "running":
+            return seen
+        page.wait_for_timeout(40)
+    raise AssertionError(f"the deploy did not end in {timeout}s; seen: {seen}")
