@@ -11,6 +11,7 @@ from baton.execution.events import (
     Event,
     HealthChecked,
     LoadBalancerChanged,
+    Stage,
     StageChanged,
     StepOutput,
     Warning_,
@@ -21,10 +22,12 @@ from baton.planning import Plan
 class PlainRenderer:
     """One line per event worth reading, output prefixed by its server."""
 
-    def __init__(self, out: TextIO = sys.stdout, quiet: bool = False) -> None:
+    def __init__(self, plan: Plan, out: TextIO = sys.stdout, quiet: bool = False) -> None:
         self.out = out
         self.quiet = quiet
         self.started = time.monotonic()
+        self.shown = set(plan.warnings)
+        """The plan's warnings, already printed with the plan before the deploy started."""
 
     def __call__(self, event: Event) -> None:
         if self.quiet and not isinstance(event, Warning_):
@@ -36,7 +39,7 @@ class PlainRenderer:
     def describe(self, event: Event) -> str | None:
         elapsed = f"{time.monotonic() - self.started:6.1f}s"
         if isinstance(event, Warning_):
-            return f"WARNING: {event.message}"
+            return None if event.message in self.shown else f"WARNING: {event.message}"
         if isinstance(event, StepOutput):
             return f"{event.server} | {event.line}"
         if isinstance(event, StageChanged):
@@ -53,19 +56,42 @@ class PlainRenderer:
         return None
 
 
+class _Row:
+    """One server's line: its stage, and how long it has been deploying (frozen at the end)."""
+
+    FINAL = frozenset({Stage.SUCCEEDED, Stage.FAILED, Stage.NOT_STARTED, Stage.CANCELLED})
+
+    def __init__(self) -> None:
+        self.stage = Stage.QUEUED.value
+        self.started: float | None = None
+        self.finished: float | None = None
+
+    def update(self, event: StageChanged) -> None:
+        now = time.monotonic()
+        self.stage = f"{event.stage.value} {event.detail}".strip()[:44]
+        if self.started is None and event.stage not in self.FINAL | {Stage.QUEUED}:
+            self.started = now
+        if event.stage in self.FINAL:
+            self.finished = now
+
+    def elapsed(self, now: float) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or now) - self.started
+
+
 class LiveRenderer(PlainRenderer):
     """Output lines scroll above a block of one status line per server, redrawn in place."""
 
     def __init__(self, plan: Plan, out: TextIO = sys.stdout) -> None:
-        super().__init__(out)
-        self.rows = {name: ("queued", time.monotonic()) for name in plan.server_order()}
+        super().__init__(plan, out)
+        self.rows = {name: _Row() for name in plan.server_order()}
         self.drawn = 0
         self.last_draw = 0.0
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StageChanged):
-            detail = f" {event.detail}" if event.detail else ""
-            self.rows[event.server] = (f"{event.stage.value}{detail}", time.monotonic())
+            self.rows[event.server].update(event)
         text = self.describe(event) if isinstance(event, StepOutput | Warning_) else None
         self._draw(text, force=isinstance(event, DeployFinished | Warning_))
 
@@ -77,8 +103,8 @@ class LiveRenderer(PlainRenderer):
         self.out.write(f"\x1b[{self.drawn}F\x1b[J" if self.drawn else "")
         if text is not None:
             self.out.write(text + "\n")
-        for name, (stage, since) in list(self.rows.items())[-40:]:
-            self.out.write(f"  {name:<16} {stage:<40} {now - since:5.1f}s\n")
+        for name, row in list(self.rows.items())[-40:]:
+            self.out.write(f"  {name:<16} {row.stage:<44} {row.elapsed(now):6.1f}s\n")
         self.drawn = min(len(self.rows), 40)
         self.out.flush()
 
@@ -89,4 +115,4 @@ class LiveRenderer(PlainRenderer):
 def make_renderer(plan: Plan, *, live: bool, quiet: bool) -> PlainRenderer:
     if live and not quiet:
         return LiveRenderer(plan)
-    return PlainRenderer(quiet=quiet)
+    return PlainRenderer(plan, quiet=quiet)
