@@ -75,6 +75,10 @@ def _when(stamp: float | None) -> str:
     return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
+def _clock(stamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(stamp)) + f".{int(stamp % 1 * 10)}"
+
+
 def _row(record: DeployRecord) -> dict[str, object]:
     return {
         "id": record.id,
@@ -110,6 +114,7 @@ def show_deploy(args: argparse.Namespace) -> int:
     if record is None:
         raise InputError(f"no deploy #{args.deploy_id} in {store.path}")
     servers, steps = store.server_results(record.id), store.step_results(record.id)
+    rotation = [e for e in store.events(record.id) if e.kind == "load_balancer"]
     if args.json:
         print_json(
             {
@@ -118,6 +123,7 @@ def show_deploy(args: argparse.Namespace) -> int:
                 "plan": record.plan,
                 "servers": [vars(s) for s in servers],
                 "steps": [vars(s) for s in steps],
+                "load_balancer_changes": [{"at": e.at, **e.data} for e in rotation],
             }
         )
         return 0
@@ -127,6 +133,9 @@ def show_deploy(args: argparse.Namespace) -> int:
     )
     for server in servers:
         print(f"  {server.server}: {server.status} - {server.detail}")
+        for change in (e for e in rotation if e.data["server"] == server.server):
+            where = change.data["load_balancer"]
+            print(f"    {_clock(change.at)} {change.data['action']} ({where})")
         for step in (s for s in steps if s.server == server.server):
             took = (step.finished_at or 0) - (step.started_at or 0)
             print(f"    {step.step:<16} {step.status:<10} exit {step.exit_status}  {took:.2f}s")

@@ -1,9 +1,10 @@
+import time
 from pathlib import Path
 
 import pytest
 
 from baton.cli.main import main
-from baton.state import Store
+from baton.state import LockHolder, ServerResult, Store, StoredEvent
 from tests.manifests import manifest_text
 
 
@@ -101,3 +102,27 @@ def test_history_and_show_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "no deploys yet" in run(capsys, "history", "-s", "shop", "--state", str(tmp_path))[1]
     status, _, err = run(capsys, "show", "42", "--state", str(tmp_path))
     assert status == 2 and "no deploy #42" in err
+
+
+def test_show_tells_when_each_server_left_and_rejoined_rotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store(tmp_path)
+    deploy_id = store.start_deploy("shop", "v1", "serial", {}, [], LockHolder.this_process())
+    events = [
+        StoredEvent(
+            1, 1.0, "load_balancer", {"server": "web1", "load_balancer": "lb", "action": "removed"}
+        ),
+        StoredEvent(
+            2, 2.0, "load_balancer", {"server": "web1", "load_balancer": "lb", "action": "added"}
+        ),
+    ]
+    results = [ServerResult("web1", "succeeded", "now serving v1", True, 1.0, 2.0)]
+    store.record(deploy_id, events, [], results)
+    store.finish_deploy(deploy_id, "succeeded", "")
+    status, out, _ = run(capsys, "show", str(deploy_id), "--state", str(tmp_path))
+    assert status == 0
+    assert out.splitlines()[2:4] == [
+        f"    {time.strftime('%H:%M:%S', time.localtime(1.0))}.0 removed (lb)",
+        f"    {time.strftime('%H:%M:%S', time.localtime(2.0))}.0 added (lb)",
+    ]
