@@ -98,7 +98,7 @@ def add_error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         problems = [_problem(e) for e in error.errors()]
         extra = {"errors": problems}
-        return _answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(problems), extra)
+        return _answer(request, 422, "; ".join(problems), extra)
 
 
 def _answer(request: Request, code: int, message: str, extra: dict[str, Any]) -> Response:

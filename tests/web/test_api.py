@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from tests.web.conftest import API_TOKEN, BASE_URL
 from tests.web.fakes import FakeFleet
 
 
-async def follow(client: httpx.AsyncClient, deploy_id: int) -> tuple[list[dict], dict]:
+async def follow(client: httpx.AsyncClient, deploy_id: int) -> tuple[list[Any], dict[str, Any]]:
     """Read the deploy's event stream to its end: (events, end message)."""
     answer = await client.get(f"/api/deploys/{deploy_id}/stream")
     assert answer.status_code == 200

@@ -111,3 +111,21 @@ async def test_a_deploy_started_elsewhere_can_be_watched(
     assert "event: end" in stream.text and '"status": "succeeded"' in stream.text
     home = (await anonymous.get("/")).text
     assert home.count("cli-1") == 3
+
+
+async def test_deploy_button_uses_the_setting_and_a_second_one_is_refused(
+    anonymous: httpx.AsyncClient, state_dir: Path, fleet: FakeFleet
+) -> None:
+    csrf = await log_in(anonymous)
+    Store(state_dir).set_setting("shop", "deploy.parallel", "true")
+    first = await anonymous.post("/apps/shop/deploy", data={"csrf_token": csrf})
+    assert first.status_code == 303
+    app_page = (await anonymous.get("/apps/shop")).text
+    assert 'Deploy #1 is running: <a href="/deploys/1">watch it</a>' in app_page
+    second = await anonymous.post("/apps/shop/deploy", data={"csrf_token": csrf})
+    assert second.status_code == 409
+    assert "shop: a deploy is already running (deploy #1" in second.text
+    await anonymous.get("/api/deploys/1/stream")  # to the end
+    record = Store(state_dir).deploy(1)
+    assert record is not None and (record.strategy, record.status) == ("parallel", "succeeded")
+    assert fleet.removals() == []  # parallel never touches the load balancer
