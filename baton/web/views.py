@@ -32,7 +32,8 @@ async def memberships(drivers: Drivers, manifest: Manifest) -> dict[str, dict[st
             if isinstance(answer, str):
                 found[server][lb.name] = f"unknown ({answer})"
             else:
-                found[server][lb.name] = answer.get(server, Membership.DOWN).value
+                known = answer.get(server)
+                found[server][lb.name] = known.value if known else "not in the backend"
     return found
 
 
