@@ -60,6 +60,16 @@ def parse_manifest(text: str, file: str = "baton.yml") -> Manifest:
         raise _first_error(exc, file, lines) from None
 
 
+def locate(manifest: Manifest, path: KeyPath) -> Location:
+    """Where ``path`` is in the manifest's file; without a line when the file cannot be read."""
+    file = str(manifest.source)
+    try:
+        _, lines = _compose(Path(file).read_text(encoding="utf-8"), file)
+    except (OSError, ManifestError):
+        return Location(file, None, _dotted(path))
+    return Location(file, _line_of(path, lines), _dotted(path))
+
+
 def _compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -110,18 +120,26 @@ def _scalar(node: yaml.Node, path: KeyPath, file: str) -> Any:
 def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> ManifestError:
     errors = sorted(
         exc.errors(),
-        key=lambda e: (e["type"] != "extra_forbidden", _line_of(_clean(e["loc"]), lines) or 0),
+        key=lambda e: (
+            e["type"] != "extra_forbidden",
+            _line_of(_clean(e["loc"], lines), lines) or 0,
+        ),
     )
     error = errors[0]
-    path = _clean(error["loc"])
+    path = _clean(error["loc"], lines)
     return ManifestError(
         Location(file, _line_of(path, lines), _dotted(path)), _message(error, path)
     )
 
 
-def _clean(loc: tuple[int | str, ...]) -> KeyPath:
-    """Drop pydantic's union-branch and validator labels from an error location."""
-    return tuple(p for p in loc if isinstance(p, int) or not _is_label(p))
+def _clean(loc: tuple[int | str, ...], lines: dict[KeyPath, int]) -> KeyPath:
+    """Drop pydantic's union-branch and validator labels from an error location (a key of the
+    manifest that looks like a label, such as ``function-``, is kept)."""
+    path: KeyPath = ()
+    for part in loc:
+        if isinstance(part, int) or (*path, part) in lines or not _is_label(part):
+            path = (*path, part)
+    return path
 
 
 def _is_label(part: str) -> bool:
@@ -173,6 +191,8 @@ def _message(error: ErrorDetails, path: KeyPath) -> str:
 
 def _pattern_hint(path: KeyPath) -> str:
     last = path[-1] if path else ""
+    if last == "from_env" or (len(path) > 1 and path[-2] in {"environment", "secrets"}):
+        return "a variable name: letters, digits and _, not starting with a digit"
     hints = {
         "httpchk": "a path starting with /",
         "url": "an http:// or https:// URL",
@@ -207,6 +227,8 @@ def _fields_at(path: KeyPath) -> list[str]:
         if isinstance(part, int):
             args = typing.get_args(current)
             current = args[0] if args else current
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
         elif isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
             current = field.annotation if field else None

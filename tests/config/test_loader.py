@@ -98,3 +98,10 @@ def test_a_yaml_tag_the_safe_loader_cannot_build_is_a_clean_error() -> None:
     assert error_for("application: !!python/name:os.system x").startswith(
         "app.yml:1: application: not valid YAML"
     )
+
+
+def test_a_key_that_looks_like_a_pydantic_label_is_named() -> None:
+    # Found by the hypothesis fuzz test: "function-" was dropped as a label, then IndexError.
+    assert error_for("function-: null\n").startswith(
+        "app.yml:1: function-: unknown key 'function-' (valid keys:"
+    )
