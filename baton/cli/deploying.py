@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
-import time
 from collections.abc import Coroutine
 from typing import Any
 
-from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, add_manifest, manifest_for, open_store, print_json
 from baton.cli.progress import make_renderer
-from baton.config.model import VERSION_PATTERN
+from baton.config import Manifest
+from baton.config.checks import check_files, resolve_secrets
 from baton.execution import DeployReport, prepare, run_deploy
 from baton.execution.rollback import rollback_version
 from baton.execution.runner import recover_stranded
-from baton.planning import DeployOptions, Plan, Strategy, plan_to_dict, render_plan
+from baton.planning import DeployOptions, Plan, Strategy, plan_to_dict, release_version, render_plan
 from baton.state import Store
 
 DEPLOY_EPILOG = """\
@@ -135,18 +135,21 @@ def _add_deploy_arguments(parser: argparse.ArgumentParser, version: bool = True)
 
 
 def _options(args: argparse.Namespace) -> DeployOptions:
-    version = args.release or time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    if not VERSION_PATTERN.match(version):
-        raise InputError(
-            f"--version {version!r}: use letters, digits and . _ + : - (at most 128 characters)"
-        )
+    version = release_version(args.release)
     return DeployOptions(
         version=version, strategy=args.strategy, run_migrations=args.run_migrations
     )
 
 
-def _plan(args: argparse.Namespace) -> Plan:
+def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
+    """The manifest, its files checked and its secrets read: bad input fails here, exit 2."""
     manifest = manifest_for(args)
+    check_files(manifest)
+    return manifest, resolve_secrets(manifest, os.environ)
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    manifest, _ = _manifest(args)
     return prepare(manifest, open_store(args), _options(args))
 
 
@@ -160,25 +163,25 @@ def show_plan(args: argparse.Namespace) -> int:
 
 
 def deploy_release(args: argparse.Namespace) -> int:
+    manifest, secrets = _manifest(args)
     store = open_store(args)
-    return _deploy(args, store, prepare(manifest_for(args), store, _options(args)))
+    return _deploy(args, store, prepare(manifest, store, _options(args)), secrets)
 
 
 def roll_back(args: argparse.Namespace) -> int:
+    manifest, secrets = _manifest(args)
     store = open_store(args)
-    manifest = manifest_for(args)
     args.release = rollback_version(store, args.app, args.to)
-    return _deploy(args, store, prepare(manifest, store, _options(args)))
+    return _deploy(args, store, prepare(manifest, store, _options(args)), secrets)
 
 
-def _deploy(args: argparse.Namespace, store: Store, plan: Plan) -> int:
+def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
     if not args.json:
         print(render_plan(plan), flush=True)
     live = sys.stdout.isatty() and not args.json
     renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
-    report = asyncio.run(
-        _interruptible(run_deploy(plan, store, sinks=[renderer], lock_wait=args.lock_wait))
-    )
+    deploy = run_deploy(plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets)
+    report = asyncio.run(_interruptible(deploy))
     renderer.close()
     if args.json:
         print_json(

@@ -13,6 +13,7 @@ from baton.planning.plan import (
     Wait,
     Wave,
     build_plan,
+    release_version,
 )
 from baton.planning.render import plan_to_dict, render_plan
 from baton.planning.values import ValueInForce, values_in_force, values_to_apply
@@ -32,6 +33,7 @@ __all__ = [
     "Wave",
     "build_plan",
     "plan_to_dict",
+    "release_version",
     "render_plan",
     "values_in_force",
     "values_to_apply",

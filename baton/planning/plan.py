@@ -8,10 +8,13 @@ every server, with no load balancer actions at all.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from baton._exceptions import InputError
 from baton.config import Manifest, Server, Step
+from baton.config.model import VERSION_PATTERN
 from baton.planning.values import ValueInForce, values_in_force, wait_seconds
 from baton.settings import Settings
 from baton.state.records import AppliedValue
@@ -258,3 +261,13 @@ def _warnings(
                 "0 and deploy to clear it"
             )
     return tuple(warnings)
+
+
+def release_version(text: str | None, now: float | None = None) -> str:
+    """The version to deploy: ``text`` if it is a valid version, a UTC timestamp if blank."""
+    version = text.strip() if text else time.strftime("%Y%m%d%H%M%S", time.gmtime(now))
+    if not VERSION_PATTERN.match(version):
+        raise InputError(
+            f"version {version!r}: use letters, digits and . _ + : - (at most 128 characters)"
+        )
+    return version

@@ -93,4 +93,3 @@ def _estimate_line(plan: Plan) -> str:
         f"  extra time from load balancer waits: {per_server}s per server x {servers} servers"
         f" = {extra}s"
     )
-

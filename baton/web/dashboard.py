@@ -7,16 +7,14 @@ through :func:`baton.execution.run_deploy` (via the launcher).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from baton._exceptions import InputError
 from baton.config import Manifest, load_manifest
-from baton.config.model import VERSION_PATTERN
 from baton.execution import Drivers, prepare
-from baton.planning import DeployOptions, Plan, Strategy
+from baton.planning import DeployOptions, Plan, Strategy, release_version
 from baton.settings import spec_for
 from baton.state import DeployRecord, Store
 from baton.web.launcher import Launcher
@@ -88,12 +86,7 @@ def deploy_options(
     version: str | None, strategy: str | None, run_migrations: bool | None
 ) -> DeployOptions:
     """One-off options from a form or an API call; blanks mean "use the setting"."""
-    version = version.strip() if version else time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    if not VERSION_PATTERN.match(version):
-        raise InputError(
-            f"version {version!r}: use letters, digits and . _ + : - (at most 128 characters)"
-        )
-    return DeployOptions(version, parse_strategy(strategy), run_migrations)
+    return DeployOptions(release_version(version), parse_strategy(strategy), run_migrations)
 
 
 def parse_strategy(text: str | None) -> Strategy | None:

@@ -95,7 +95,7 @@ def test_bad_version_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "--state",
         str(tmp_path),
     )
-    assert status == 2 and "--version" in err
+    assert status == 2 and "version '1; rm -rf /'" in err and "letters, digits" in err
 
 
 def test_history_and_show_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
