@@ -10,14 +10,23 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from baton.config.templates import check_template
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
-FilePath = Annotated[Path, Field(strict=False)]
+FilePath = Annotated[Path, Field(strict=False), AfterValidator(Path.expanduser)]
+"""A path; ``~`` means the operator's home."""
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 
 
 class Frozen(BaseModel):
@@ -111,15 +120,35 @@ class HealthCheck(Frozen):
         return self
 
 
+class SecretSource(Frozen):
+    """Where a secret's value comes from: never the manifest itself."""
+
+    from_env: EnvName | None = None
+    from_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretSource:
+        if (self.from_env is None) == (self.from_file is None):
+            raise ValueError("give exactly one of from_env (a variable) or from_file (a path)")
+        return self
+
+
 class Deploy(Frozen):
     steps: tuple[Step, ...] = Field(min_length=1)
     health_check: HealthCheck | None = None
+    environment: dict[EnvName, str] = Field(default_factory=dict)
+    """Variables exported to every step."""
+    secrets: dict[EnvName, SecretSource] = Field(default_factory=dict)
+    """Variables exported to every step whose values are masked (***) in all output."""
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Deploy:
         _require_unique([s.name for s in self.steps], "step")
         if sum(s.migration for s in self.steps) > 1:
             raise ValueError("only one step can be the migration step")
+        both = sorted(set(self.environment) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} in both environment and secrets; pick one")
         return self
 
     @property

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from baton._exceptions import ConnectionError_
-from baton.config import Server
+from baton.config import LoadBalancer, Manifest, Server
+from baton.drivers.bundle import Drivers
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
 
@@ -72,7 +74,12 @@ class FakeTransport(Transport):
         self.timeline.add("open", self.server.name)
 
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> CommandResult:
         self.timeline.add("run", self.server.name, command)
         status, output, seconds = self.script.outcome(self.server.name, command)
@@ -107,3 +114,33 @@ class FakeLoadBalancer(LoadBalancerDriver):
 
     async def membership(self) -> dict[str, Membership]:
         return dict(self.state)
+
+
+class FakeFleet:
+    """Fake servers and load balancers for a manifest, sharing one timeline and one script.
+
+    ``FakeFleet(manifest).drivers()`` goes where :class:`baton.execution.Drivers` is taken.
+    """
+
+    def __init__(self, manifest: Manifest, script: Script | None = None) -> None:
+        self.manifest = manifest
+        self.timeline = Timeline()
+        self.script = script or Script()
+        names = [s.name for s in manifest.servers]
+        self.load_balancers = {
+            lb.name: FakeLoadBalancer(lb.name, names, self.timeline)
+            for lb in manifest.load_balancers
+        }
+
+    def transport(self, server: Server) -> FakeTransport:
+        return FakeTransport(server, self.timeline, self.script)
+
+    def load_balancer(self, lb: LoadBalancer) -> FakeLoadBalancer:
+        return self.load_balancers[lb.name]
+
+    def drivers(self) -> Drivers:
+        return Drivers(self.transport, self.load_balancer)
+
+    def removals(self) -> list[str]:
+        """Servers in the order they were taken out of rotation."""
+        return [e.server for e in self.timeline.entries if e.what == "remove"]

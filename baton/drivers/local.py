@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 from collections import deque
+from collections.abc import Mapping
 
 from baton.config.model import Server
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
@@ -97,7 +98,12 @@ class LocalTransport(Transport):
         """Nothing to release."""
 
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> CommandResult:
         collector = OutputCollector(on_output)
         loop = asyncio.get_running_loop()
@@ -106,6 +112,7 @@ class LocalTransport(Transport):
             *("/bin/sh", "-c", command),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, **environment} if environment else None,
         )
         try:
             timed_out = not await _wait(protocol.done, timeout)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import shlex
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +26,9 @@ from baton.drivers.transport import CommandResult, OutputCallback, Transport
 CONNECT_ATTEMPTS = 3
 FIRST_BACKOFF = 0.2
 """Seconds before the second attempt; each later wait is four times longer (0.2 s, 0.8 s)."""
+ENVIRONMENT_PRELUDE = "set -a; . /dev/stdin; set +a; "
+"""Read the step's variables from stdin: they never show on a command line (``ps``), and
+sshd's AcceptEnv, which rarely allows them, is not needed."""
 _RETRY_CODES = {
     asyncssh.DISC_TOO_MANY_CONNECTIONS,
     asyncssh.DISC_CONNECTION_LOST,
@@ -42,8 +47,10 @@ class SSHTransport(Transport):
         return f"SSHTransport({self.server.name!r}, {self._where()})"
 
     async def open(self) -> None:
-        if self._connection is not None:
+        """Connect, or reconnect when the connection was lost (sshd restarted or stopped)."""
+        if self._connection is not None and not self._connection.is_closed():
             return
+        self._connection = None
         for attempt in range(CONNECT_ATTEMPTS):
             try:
                 self._connection = await asyncssh.connect(**self._options())
@@ -60,11 +67,22 @@ class SSHTransport(Transport):
             await connection.wait_closed()
 
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> CommandResult:
         collector = OutputCollector(on_output)
         session = _Session(collector)
+        if environment:
+            command = ENVIRONMENT_PRELUDE + command
         channel = await self._start(command, session)
+        with contextlib.suppress(OSError, asyncssh.Error):  # a command that ended at once
+            if environment:
+                channel.write("".join(f"{k}={shlex.quote(v)}\n" for k, v in environment.items()))
+            channel.write_eof()
         finished = await _wait(session.done, timeout)
         if not finished:
             await _stop(channel, session.done)

@@ -8,7 +8,7 @@ runs, so front ends can stream it.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -38,9 +38,15 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        """Run ``command`` through the server's shell; never raises for a non-zero exit."""
+        """Run ``command`` through the server's shell with ``environment`` exported; never
+        raises for a non-zero exit. Environment values never appear on a command line."""
 
     @abc.abstractmethod
     async def close(self) -> None:

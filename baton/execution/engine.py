@@ -17,6 +17,7 @@ from baton._exceptions import BatonError, HealthCheckError, LoadBalancerError, S
 from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import LoadBalancerDriver, Membership, Transport
+from baton.execution.environment import StepEnvironment
 from baton.execution.events import (
     EventSink,
     HealthChecked,
@@ -83,8 +84,10 @@ class Engine:
         emit: EventSink,
         journal: Journal = _no_journal,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        environment: StepEnvironment | None = None,
     ) -> None:
         self.plan = plan
+        self._environment = environment or StepEnvironment(plan.manifest.deploy.environment)
         self._open_transport = open_transport
         self.load_balancers = load_balancers
         self.emit = emit
@@ -209,12 +212,19 @@ class Engine:
         self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
         started = time.time()
 
+        mask = self._environment.mask
+
         def on_output(stream: str, line: str) -> None:
-            self.emit(StepOutput(server=server, step=step.name, stream=stream, line=line))
+            self.emit(StepOutput(server=server, step=step.name, stream=stream, line=mask(line)))
 
         command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
-        result = await run.transport.run(command, timeout=step.timeout, on_output=on_output)
+        result = await run.transport.run(
+            command,
+            timeout=step.timeout,
+            on_output=on_output,
+            environment=self._environment.variables,
+        )
         status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
         self.emit(
             StepFinished(
@@ -223,16 +233,13 @@ class Engine:
                 status=status,
                 exit_status=result.exit_status,
                 started_at=started,
-                output=result.output,
+                output=mask(result.output),
             )
         )
+        if result.timed_out:
+            raise StepError(f"step {step.name} timed out after {step.timeout:g}s")
         if not result.ok:
-            why = (
-                f"timed out after {step.timeout:g}s"
-                if result.timed_out
-                else (f"exited {result.exit_status}")
-            )
-            raise StepError(f"step {step.name} {why}")
+            raise StepError(f"step {step.name} exited {result.exit_status}")
 
     async def _check_health(self, run: _ServerRun) -> None:
         check = self.plan.manifest.deploy.health_check

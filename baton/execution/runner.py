@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError, LockError
 from baton.config import LoadBalancer, Manifest
+from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
+from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
-from baton.execution.engine import Engine, Journal, TransportFactory
+from baton.execution.engine import Engine, Journal
+from baton.execution.environment import StepEnvironment
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
@@ -28,20 +32,6 @@ from baton.state import JournalEntry, LockHolder, Store
 LoadBalancerFactory = Callable[[LoadBalancer], LoadBalancerDriver]
 FLUSH_EVERY = 0.2
 LOCK_POLL = 0.5
-
-
-@dataclass(frozen=True)
-class Drivers:
-    """How to reach servers and load balancers; tests and dry runs pass fakes."""
-
-    open_transport: TransportFactory
-    load_balancer: LoadBalancerFactory
-
-    @classmethod
-    def real(cls) -> Drivers:
-        from baton.drivers.factory import load_balancer_driver, open_transport
-
-        return cls(open_transport, load_balancer_driver)
 
 
 @dataclass(frozen=True)
@@ -64,14 +54,21 @@ async def run_deploy(
     drivers: Drivers | None = None,
     sinks: Sequence[EventSink] = (),
     lock_wait: float = 0.0,
+    secrets: Mapping[str, str] | None = None,
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything.
 
-    Nothing changes (no deploy recorded, no server or load balancer touched) until every load
-    balancer answered and knows every server, every server accepted a connection and the
-    application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
+    Nothing changes (no deploy recorded, no server or load balancer touched) until the files
+    the manifest names exist, every secret has a value, every load balancer answered and knows
+    every server, every server accepted a connection and the application's lock is free.
+    ``lock_wait`` seconds are spent waiting for a running deploy. ``secrets`` are the values of
+    the manifest's secrets; by default they are read from this process's environment.
     """
     drivers = drivers or Drivers.real()
+    check_files(plan.manifest)
+    if secrets is None:
+        secrets = resolve_secrets(plan.manifest, os.environ)
+    environment = StepEnvironment.build(plan.manifest, secrets)
     await wait_for_lock(store, plan.application, lock_wait)
     load_balancers = {lb.name: drivers.load_balancer(lb) for lb in plan.manifest.load_balancers}
     connections = Connections(drivers.open_transport)
@@ -86,7 +83,16 @@ async def run_deploy(
             values_to_apply(plan.manifest),
             LockHolder.this_process(),
         )
-        result = await _run_recorded(plan, store, deploy_id, sinks, connections, load_balancers)
+        recorder = Recorder(store, deploy_id)
+        engine = Engine(
+            plan,
+            open_transport=connections.transport,
+            load_balancers=load_balancers,
+            emit=_fan_out([recorder, *sinks]),
+            journal=_journal(store, plan.application, deploy_id),
+            environment=environment,
+        )
+        result = await _run_recorded(engine, recorder, store, deploy_id, connections)
     finally:
         await connections.close_all()
         for driver in load_balancers.values():
@@ -108,22 +114,9 @@ async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
 
 
 async def _run_recorded(
-    plan: Plan,
-    store: Store,
-    deploy_id: int,
-    sinks: Sequence[EventSink],
-    connections: Connections,
-    load_balancers: Mapping[str, LoadBalancerDriver],
+    engine: Engine, recorder: Recorder, store: Store, deploy_id: int, connections: Connections
 ) -> DeployResult:
-    recorder = Recorder(store, deploy_id)
-    emit = _fan_out([recorder, *sinks])
-    engine = Engine(
-        plan,
-        open_transport=connections.transport,
-        load_balancers=load_balancers,
-        emit=emit,
-        journal=_journal(store, plan.application, deploy_id),
-    )
+    plan, emit = engine.plan, engine.emit
     emit(_started(plan, deploy_id))
     for warning in plan.warnings:
         emit(Warning_(message=warning))

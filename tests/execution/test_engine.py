@@ -5,12 +5,12 @@ from pathlib import Path
 
 from baton.config import Manifest
 from baton.drivers import Membership
+from baton.drivers.fake import FakeFleet
 from baton.execution import Event, run_deploy
 from baton.execution.events import StepOutput
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
 from baton.state import Store
-from tests.execution.conftest import FakeFleet
 from tests.manifests import manifest
 
 SERIAL = DeployOptions(version="v2", strategy=Strategy.SERIAL)

@@ -11,13 +11,13 @@ import pytest
 from baton import ConnectionError_, InputError, LoadBalancerError, LockError
 from baton.config import Manifest
 from baton.drivers import Membership
+from baton.drivers.fake import FakeFleet
 from baton.execution import run_deploy
 from baton.execution.rollback import rollback_version
 from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
 from baton.state import JournalEntry, LockHolder, Store
-from tests.execution.conftest import FakeFleet
 from tests.manifests import manifest
 
 SERIAL = DeployOptions(version="v2", strategy=Strategy.SERIAL)

@@ -1,0 +1,65 @@
+"""Checks that look beyond the manifest text, run before a deploy changes anything.
+
+The loader stays pure (text in, objects out); these read the operator's machine: the files the
+manifest names must exist, and each secret must have a value. Failures are ManifestErrors that
+name file, line and key, like any other manifest error, so the CLI exits 2 with nothing changed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from baton._exceptions import ManifestError
+from baton.config.loader import KeyPath, locate
+from baton.config.model import Manifest
+
+MAX_SECRET_BYTES = 64 * 1024
+
+
+def check_files(manifest: Manifest) -> None:
+    """Every SSH key and known_hosts file the manifest names exists and can be read."""
+    for index, server in enumerate(manifest.servers):
+        if server.transport != "ssh":
+            continue
+        for key, path in (("key_file", server.key_file), ("known_hosts", server.known_hosts)):
+            if path is not None:
+                _readable(manifest, ("servers", index, key), path)
+
+
+def resolve_secrets(manifest: Manifest, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each secret's value, from ``environ`` or its file (one trailing newline dropped)."""
+    values: dict[str, str] = {}
+    for name, source in manifest.deploy.secrets.items():
+        where: KeyPath = ("deploy", "secrets", name)
+        if source.from_env is not None:
+            value = environ.get(source.from_env)
+            if value is None:
+                raise ManifestError(
+                    locate(manifest, (*where, "from_env")),
+                    f"the environment variable {source.from_env} is not set",
+                )
+        else:
+            assert source.from_file is not None
+            value = _read_secret(manifest, (*where, "from_file"), source.from_file)
+        if not value:
+            raise ManifestError(locate(manifest, where), f"secret {name} is empty")
+        values[name] = value
+    return values
+
+
+def _readable(manifest: Manifest, where: KeyPath, path: Path) -> None:
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise ManifestError(locate(manifest, where), f"{path} {problem}")
+    if not os.access(path, os.R_OK):
+        raise ManifestError(locate(manifest, where), f"{path} cannot be read (permissions)")
+
+
+def _read_secret(manifest: Manifest, where: KeyPath, path: Path) -> str:
+    _readable(manifest, where, path)
+    if path.stat().st_size > MAX_SECRET_BYTES:
+        raise ManifestError(locate(manifest, where), f"{path} is larger than 64 KiB")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return text[:-1] if text.endswith("\n") else text

@@ -1,0 +1,28 @@
+"""The drivers a deploy uses, as one value: how to reach servers and load balancers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from baton.config.model import LoadBalancer, Server
+from baton.drivers.loadbalancer import LoadBalancerDriver
+from baton.drivers.transport import Transport
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """Factories for transports and load balancer drivers; tests and dry runs pass fakes."""
+
+    open_transport: Callable[[Server], Transport]
+    load_balancer: Callable[[LoadBalancer], LoadBalancerDriver]
+
+    @classmethod
+    def real(cls) -> Drivers:
+        """SSH or local transports and the registered load balancer drivers.
+
+        Imported here, not at the top, so that fakes never load asyncssh.
+        """
+        from baton.drivers.factory import load_balancer_driver, open_transport
+
+        return cls(open_transport, load_balancer_driver)
