@@ -84,7 +84,10 @@ class HAProxyDriver(LoadBalancerDriver):
         return {name: state.membership for name, state in (await self.server_states()).items()}
 
     async def server_states(self) -> dict[str, ServerState]:
-        """Every server of the backend, keyed by baton name (HAProxy's name when unmapped)."""
+        """Every server of the backend, keyed by baton name (HAProxy's name when unmapped).
+
+        A member that bears the name of a baton server mapped to another member is left out:
+        it is not that server, and must not pass for it (in preflight, say)."""
         admin = await self._servers_state()
         sessions = await self._sessions()
         return {
@@ -92,6 +95,7 @@ class HAProxyDriver(LoadBalancerDriver):
                 member, admin_state, op_state, sessions.get(member, 0)
             )
             for member, (op_state, admin_state) in admin.items()
+            if member in self._baton_names or member not in self.lb.servers
         }
 
     async def _set_state(self, server: str, state: str) -> None:
