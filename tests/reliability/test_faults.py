@@ -5,14 +5,19 @@ secrets in step output. Each runs the real ``baton`` command line against the pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from baton.sandbox.manifest import APP_PORT
-from baton.sandbox.status import status
+from baton.sandbox.sshd import SandboxServer
+from baton.sandbox.status import IN_ROTATION, status
 from baton.state import Store
 from tests.reliability.conftest import Site, run, start, traffic
 
@@ -135,3 +140,45 @@ async def test_a_missing_secret_is_bad_input_before_anything_changes(site: Site)
     )
     assert Store(site.state).deploys() == []
     await asyncio.sleep(0)
+
+
+def stop_sshd_of(site: Site, server: SandboxServer) -> None:
+    """What ``systemctl stop ssh`` on ``server`` does: no new connections, its sessions end.
+
+    The sandbox's one sshd listens for every server, so this fleet stops taking connections
+    altogether; the other servers' open sessions stay up, as on their own machines."""
+    os.kill(site.sandbox.pids["sshd"], signal.SIGKILL)
+    for pid in (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()):
+        with contextlib.suppress(OSError):
+            if (
+                Path(f"/proc/{pid}/cmdline")
+                .read_bytes()
+                .startswith(f"sshd: {server.user}".encode())
+            ):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_server_whose_sshd_stops_mid_deploy_halts_it_and_stays_in_rotation(
+    site: Site,
+) -> None:
+    first, second, third = site.sandbox.servers
+    version = f"nossh-{uuid.uuid4().hex[:6]}"
+    async with traffic(site.sandbox) as report:
+        baton = await start(*site.deploy_arguments(site.manifest(), version))
+        await baton.until(rf"{first.name}: waiting 1s")
+        stop_sshd_of(site, second)
+        code = await baton.finish()
+    assert code == 1, baton.output
+    assert re.search(
+        rf"{second.name}: failed - cannot reach server {second.name} "
+        rf"\({second.user}@{second.address}:22\): connection refused: nothing listens on port 22 "
+        r"\(is sshd running\?\) \[in rotation\]",
+        baton.output,
+    ), baton.output
+    assert f"{third.name}: not started" in baton.output
+    assert [(s.version, s.membership) for s in await status(site.sandbox)] == [
+        (version, IN_ROTATION),
+        ("v1", IN_ROTATION),
+        ("v1", IN_ROTATION),
+    ]
+    assert report.failed == 0, report.summary()
