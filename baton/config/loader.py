@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from baton._exceptions import Location, ManifestError
-from baton.config.model import Manifest
+from baton.config.model import Manifest, PathError
 
 KeyPath = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -127,6 +127,9 @@ def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> 
     )
     error = errors[0]
     path = _clean(error["loc"], lines)
+    inner = error.get("ctx", {}).get("error")
+    if isinstance(inner, PathError):
+        path = (*path, *inner.path)
     return ManifestError(
         Location(file, _line_of(path, lines), _dotted(path)), _message(error, path)
     )

@@ -29,6 +29,15 @@ FilePath = Annotated[Path, Field(strict=False), AfterValidator(Path.expanduser)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 
 
+class PathError(ValueError):
+    """A problem with a value inside the model being validated; ``path`` leads to it, so the
+    error names the exact key and line (the loader reads it)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -143,12 +152,11 @@ class Deploy(Frozen):
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Deploy:
-        _require_unique([s.name for s in self.steps], "step")
-        if sum(s.migration for s in self.steps) > 1:
-            raise ValueError("only one step can be the migration step")
+        _require_unique([s.name for s in self.steps], "step", "steps")
+        _require_one([s.migration for s in self.steps], "steps", "migration", "step")
         both = sorted(set(self.environment) & set(self.secrets))
         if both:
-            raise ValueError(f"{', '.join(both)} in both environment and secrets; pick one")
+            raise PathError(("secrets", both[0]), "also in environment; pick one")
         return self
 
     @property
@@ -168,16 +176,16 @@ class Manifest(Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
         names = [s.name for s in self.servers]
-        _require_unique(names, "server")
-        _require_unique([lb.name for lb in self.load_balancers], "load balancer")
-        if sum(s.migrations for s in self.servers) > 1:
-            raise ValueError("only one server can be marked migrations: true")
-        for lb in self.load_balancers:
+        _require_unique(names, "server", "servers")
+        _require_unique([lb.name for lb in self.load_balancers], "load balancer", "load_balancers")
+        _require_one([s.migrations for s in self.servers], "servers", "migrations", "server")
+        for index, lb in enumerate(self.load_balancers):
             unknown = sorted(set(lb.servers) - set(names))
             if unknown:
-                raise ValueError(
+                raise PathError(
+                    ("load_balancers", index, "servers", unknown[0]),
                     f"load balancer {lb.name!r} maps unknown server(s) {', '.join(unknown)}; "
-                    f"servers are: {', '.join(names)}"
+                    f"servers are: {', '.join(names)}",
                 )
         return self
 
@@ -190,12 +198,18 @@ class Manifest(Frozen):
         return next(s for s in self.servers if s.name == name)
 
 
-def _require_unique(names: list[str], what: str) -> None:
+def _require_unique(names: list[str], what: str, field: str) -> None:
     seen: set[str] = set()
-    for name in names:
+    for index, name in enumerate(names):
         if name in seen:
-            raise ValueError(f"duplicate {what} name {name!r}")
+            raise PathError((field, index, "name"), f"duplicate {what} name {name!r}")
         seen.add(name)
+
+
+def _require_one(marks: list[bool], field: str, key: str, what: str) -> None:
+    marked = [index for index, mark in enumerate(marks) if mark]
+    if len(marked) > 1:
+        raise PathError((field, marked[1], key), f"only one {what} can have {key}: true")
 
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:-]{0,127}$")
