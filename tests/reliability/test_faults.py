@@ -105,7 +105,7 @@ async def test_secrets_reach_the_step_and_are_masked_everywhere(site: Site) -> N
 
     def with_secret(data: dict[str, Any]) -> None:
         deploy = data["deploy"]
-        deploy["environment"] = {"GREETING": "hello world"}
+        deploy["environment"] = {"GREETING": 'it\'s $HOME "q"'}
         deploy["secrets"] = {"API_TOKEN": {"from_env": "RELIABILITY_TOKEN"}}
         echo = 'echo "token=$API_TOKEN greeting=$GREETING"; echo "$API_TOKEN" | wc -c'
         deploy["steps"].insert(0, {"name": "show", "run": echo})
@@ -114,10 +114,10 @@ async def test_secrets_reach_the_step_and_are_masked_everywhere(site: Site) -> N
     code, output = await run(*arguments, RELIABILITY_TOKEN=secret)
     assert code == 0, output
     first = site.sandbox.servers[0].name
-    assert f"{first} | token=*** greeting=hello world" in output
+    assert f'{first} | token=*** greeting=it\'s $HOME "q"' in output
     assert f"{first} | {len(secret) + 1}" in output  # the real value reached the step
     shown = (await run("show", "1", "--output", "--state", str(site.state)))[1]
-    assert "token=*** greeting=hello world" in shown
+    assert 'token=*** greeting=it\'s $HOME "q"' in shown
     store = Store(site.state)
     outputs = [s.output for s in store.step_results(1) if s.step == "show"]
     assert len(outputs) == 3 and all("token=***" in o for o in outputs)

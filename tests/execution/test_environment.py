@@ -1,0 +1,52 @@
+"""Step environment and secret masking, with the fake fleet and the local transport."""
+
+from pathlib import Path
+
+from baton.config import Server, parse_manifest
+from baton.drivers.fake import FakeFleet
+from baton.drivers.local import LocalTransport
+from baton.execution import Event, run_deploy
+from baton.execution.environment import StepEnvironment
+from baton.execution.events import StepFinished, StepOutput
+from baton.planning import DeployOptions, Strategy, build_plan
+from baton.settings import Settings
+from baton.state import Store
+from tests.manifests import manifest_text
+
+SECRETS = "  environment: {MODE: prod}\n  secrets:\n    TOKEN: {from_env: SHOP_TOKEN}\n"
+
+
+def test_mask_hides_every_secret_and_each_line_of_a_multi_line_one() -> None:
+    manifest = parse_manifest(manifest_text(1) + SECRETS)
+    environment = StepEnvironment.build(manifest, {"TOKEN": "abc-123\nsecond-line"})
+    assert environment.variables == {"MODE": "prod", "TOKEN": "abc-123\nsecond-line"}
+    assert environment.mask("token abc-123 then second-line, mode prod") == (
+        "token *** then ***, mode prod"
+    )
+
+
+async def test_a_deploy_masks_secret_values_in_events_and_history(tmp_path: Path) -> None:
+    manifest = parse_manifest(manifest_text(2, migration=False) + SECRETS)
+    fleet = FakeFleet(manifest)
+    fleet.script.on("fetch", output="using hunter2 for v2\n")
+    store = Store(tmp_path)
+    plan = build_plan(manifest, Settings(), DeployOptions("v2", Strategy.PARALLEL), [])
+    events: list[Event] = []
+    await run_deploy(
+        plan, store, drivers=fleet.drivers(), sinks=[events.append], secrets={"TOKEN": "hunter2"}
+    )
+    lines = [e.line for e in events if isinstance(e, StepOutput)]
+    assert lines == ["using *** for v2"] * 2
+    outputs = [e.output for e in events if isinstance(e, StepFinished) and e.step == "fetch"]
+    assert outputs == ["using *** for v2\n"] * 2
+    stored = [s.output for s in store.step_results(1) if s.step == "fetch"]
+    assert stored == outputs
+    assert "hunter2" not in str([e.data for e in store.events(1)])
+
+
+async def test_the_local_transport_exports_the_environment() -> None:
+    transport = LocalTransport(Server(name="here", address="localhost", transport="local"))
+    result = await transport.run(
+        'echo "$MODE $TOKEN"', timeout=5, environment={"MODE": "prod", "TOKEN": "it's $x"}
+    )
+    assert result.output == "prod it's $x\n"
