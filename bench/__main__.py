@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench import report
-from bench.harness import Run, Scenario, Settings, default_root, run_scenario, save
+from bench.harness import Run, Scenario, Settings, default_root, load, run_scenario, save
 from bench.peers import DEFAULT_PEERS_VENV, Tool, ensure_peers_venv
 from bench.peers.ansible import Ansible
 from bench.peers.baton_deploy import Baton
@@ -30,6 +30,10 @@ TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Baton, Fanout, Pyinfra, Fabr
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.from_runs is not None:
+        rows = report.summarise(load(args.from_runs))
+        print(report.markdown(rows) + report.marginal(rows))
+        return 0
     if os.geteuid() != 0:
         print("bench: run as root (it creates Unix users and starts sshd)", file=sys.stderr)
         return 2
@@ -52,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.root is None and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    text = _header(time.monotonic() - started, argv) + report.markdown(report.summarise(runs))
+    rows = report.summarise(runs)
+    text = _header(time.monotonic() - started, argv) + report.markdown(rows) + report.marginal(rows)
     (args.out / "results.md").write_text(text)
     print(text)
     return 0 if all(r.ok for r in runs) else 1
@@ -76,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-address", default="127.0.3.1")
     parser.add_argument("--prefix", default="bench", help="server (and Unix user) name prefix")
     parser.add_argument("--peers-venv", type=Path, default=DEFAULT_PEERS_VENV)
+    parser.add_argument("--from-runs", type=Path, metavar="RUNS_JSON",
+                        help="only print the tables of an earlier run's runs.json")  # fmt: skip
     return parser
 
 

@@ -113,6 +113,38 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def marginal(rows: list[Row]) -> str:
+    """CPU per extra server-step between the two largest uncapped parallel fleets, per tool.
+
+    Separates what a tool costs per server from what it costs to start (interpreter, imports),
+    which dominates small fleets.
+    """
+    parallel = [r for r in rows if r.mode == "parallel" and r.scenario == f"parallel-{r.size}"]
+    sizes = sorted({r.size for r in parallel})[-2:]
+    if len(sizes) < 2:
+        return ""
+    small, large = sizes
+    out = [
+        f"### Marginal CPU per server-step (parallel, {small} -> {large} servers)",
+        "",
+        "| tool | ms / extra server-step | x baton | fixed (start-up) CPU s |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    slopes: dict[str, tuple[float, float]] = {}
+    for tool in dict.fromkeys(r.tool for r in parallel):
+        by_size = {r.size: r for r in parallel if r.tool == tool}
+        if small in by_size and large in by_size:
+            steps = (large - small) * steps_per_server()
+            slope = (by_size[large].cpu - by_size[small].cpu) / steps
+            fixed = by_size[small].cpu - slope * small * steps_per_server()
+            slopes[tool] = (slope, fixed)
+    base = slopes.get(REFERENCE, (0.0, 0.0))[0]
+    for tool, (slope, fixed) in sorted(slopes.items(), key=lambda item: item[1][0]):
+        ratio = f"{slope / base:.2f}" if base > 0 else "-"
+        out.append(f"| {tool} | {1000 * slope:.2f} | {ratio} | {fixed:.2f} |")
+    return "\n".join([*out, ""])
+
+
 def _ratio(value: float, base: Row | None, attribute: str) -> str:
     reference = getattr(base, attribute) if base else 0.0
     return f"{value / reference:.2f}" if reference else "-"
