@@ -16,7 +16,6 @@ from baton.cli.common import (
     print_json,
 )
 from baton.planning import values_in_force
-from baton.state import DeployRecord
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,23 +78,10 @@ def _clock(stamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(stamp)) + f".{int(stamp % 1 * 10)}"
 
 
-def _row(record: DeployRecord) -> dict[str, object]:
-    return {
-        "id": record.id,
-        "application": record.application,
-        "version": record.version,
-        "strategy": record.strategy,
-        "status": record.status,
-        "started_at": record.started_at,
-        "finished_at": record.finished_at,
-        "duration": record.duration,
-    }
-
-
 def show_history(args: argparse.Namespace) -> int:
     records = open_store(args).deploys(args.app, args.limit)
     if args.json:
-        print_json([_row(r) for r in records])
+        print_json([r.summary_dict() for r in records])
         return 0
     if not records:
         print(f"{args.app}: no deploys yet")
@@ -118,8 +104,7 @@ def show_deploy(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             {
-                **_row(record),
-                "summary": record.summary,
+                **record.summary_dict(),
                 "plan": record.plan,
                 "servers": [vars(s) for s in servers],
                 "steps": [vars(s) for s in steps],

@@ -71,6 +71,20 @@ class DeployRecord:
     def duration(self) -> float | None:
         return None if self.finished_at is None else self.finished_at - self.started_at
 
+    def summary_dict(self) -> dict[str, Any]:
+        """The deploy as a history row: everything but the plan."""
+        return {
+            "id": self.id,
+            "application": self.application,
+            "version": self.version,
+            "strategy": self.strategy,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "summary": self.summary,
+        }
+
 
 @dataclass(frozen=True)
 class StepResult:

@@ -116,17 +116,7 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
 
 
 def deploy_row(record: DeployRecord) -> Json:
-    return {
-        "id": record.id,
-        "application": record.application,
-        "version": record.version,
-        "strategy": record.strategy,
-        "status": record.status,
-        "started_at": record.started_at,
-        "finished_at": record.finished_at,
-        "duration": record.duration,
-        "summary": record.summary,
-    }
+    return record.summary_dict()
 
 
 def deploy_detail(store: Store, record: DeployRecord) -> Json:

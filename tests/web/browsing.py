@@ -52,3 +52,13 @@ def watch_rotation(page: Page, timeout: float, shoot_as: str = "") -> list[tuple
             return seen
         page.wait_for_timeout(40)
     raise AssertionError(f"the deploy did not end in {timeout}s; seen: {seen}")
+
+
+def rotation_spans(page: Page) -> list[tuple[str, float, float]]:
+    """(server, out at, back at) as the live page records them, in the order servers left."""
+    rows = page.eval_on_selector_all(
+        "#live tbody tr",
+        "rows => rows.map(r => [r.dataset.server, r.dataset.outAt, r.dataset.backAt])",
+    )
+    spans = [(name, float(out), float(back)) for name, out, back in rows if out and back]
+    return sorted(spans, key=lambda span: span[1])

@@ -6,7 +6,7 @@
   const out = {};    // server -> load balancers it is out of
   const steps = {};  // server -> steps started so far
   const FINAL = new Set(["succeeded", "failed", "not started", "cancelled"]);
-  const clock = (at) => new Date(at * 1000).toLocaleTimeString();
+  const clock = (at) => `${new Date(at * 1000).toTimeString().slice(0, 8)}.${Math.floor((at % 1) * 10)}`;
   const row = (server) => table.querySelector(`tr[data-server="${CSS.escape(server)}"]`);
   const cell = (server, name) => row(server)?.querySelector(`.${name}`);
 
@@ -33,11 +33,23 @@
     say(e, `${e.server}: ${text}`);
   }
 
+  // Each server's time out of rotation, kept on its row (data-out-at / data-back-at, seconds)
+  // and shown as a span of clock times, so the page says who was out when after the fact.
+  function span(server, at, leaving) {
+    const r = row(server);
+    if (!r) return;
+    if (leaving && !r.dataset.outAt) r.dataset.outAt = at;
+    if (!leaving) r.dataset.backAt = at;
+    const back = r.dataset.backAt ? clock(Number(r.dataset.backAt)) : "…";
+    setCell(server, "out-span", `${clock(Number(r.dataset.outAt))} – ${back}`);
+  }
+
   function rotation(e) {
     const lbs = out[e.server] || (out[e.server] = new Set());
     if (e.action === "removed") lbs.add(e.load_balancer); else lbs.delete(e.load_balancer);
     const text = lbs.size ? `out of rotation (${[...lbs].join(", ")})` : "back in rotation";
     setCell(e.server, "rotation", text);
+    if (e.action === "removed" || !lbs.size) span(e.server, e.at, e.action === "removed");
     say(e, `${e.server}: ${e.action} ${e.action === "removed" ? "from" : "to"} ${e.load_balancer}`);
   }
 
