@@ -1,7 +1,7 @@
 """Putting back servers that a killed or interrupted deploy left out of rotation.
 
 Every load balancer change is journalled before it is made and after. A removal with no
-matching add, from a deploy that did not end on its own (killed, abandoned, cancelled), means
+confirmed add, from a deploy that did not end on its own (killed, abandoned, cancelled), means
 baton took the server out and never got the chance to decide about it. Such a server is put
 back if its health check passes, and reported otherwise. Servers that a *failed* deploy left out
 were left out on purpose, and stay out until a deploy succeeds on them.
@@ -31,12 +31,14 @@ class Recovered:
 
 
 def stranded(manifest: Manifest, store: Store) -> dict[str, list[JournalEntry]]:
-    """Servers a deploy that did not finish on its own took out and did not put back."""
+    """Servers a deploy that did not finish on its own took out and did not surely put back."""
     servers = {s.name for s in manifest.servers}
     load_balancers = {lb.name for lb in manifest.load_balancers}
     result: dict[str, list[JournalEntry]] = {}
     for entry in store.journal_entries(manifest.application):
-        if entry.action != "remove" or entry.server not in servers:
+        # The journal keeps each server's last change: a removal, or an add that was only
+        # intended (killed before the load balancer confirmed it), may have left it out.
+        if (entry.action, entry.state) == ("add", "done") or entry.server not in servers:
             continue
         if entry.load_balancer not in load_balancers:
             continue
