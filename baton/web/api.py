@@ -6,11 +6,13 @@ the browser session plus an ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+import swagger_ui_bundle  # type: ignore[import-untyped]
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from baton.planning import plan_to_dict
@@ -152,4 +154,21 @@ async def openapi(request: Request) -> JSONResponse:
 
 @router.get("/docs", include_in_schema=False)
 async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="baton API")
+    """Swagger UI from files installed with baton: the page works with no internet."""
+    return get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="baton API",
+        swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/api/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
+    )
+
+
+@router.get("/docs/assets/{name}", include_in_schema=False)
+async def docs_asset(name: str) -> FileResponse:
+    if name not in SWAGGER_ASSETS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no docs asset {name!r}")
+    return FileResponse(Path(swagger_ui_bundle.swagger_ui_path) / name)
+
+
+SWAGGER_ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})

@@ -178,3 +178,11 @@ async def test_openapi_describes_every_endpoint(api: httpx.AsyncClient) -> None:
     } <= set(schema["paths"])
     docs = await api.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+
+
+async def test_the_docs_page_needs_no_internet(api: httpx.AsyncClient) -> None:
+    docs = (await api.get("/api/docs")).text
+    assert "cdn" not in docs.lower() and "/api/docs/assets/swagger-ui-bundle.js" in docs
+    script = await api.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+    assert (await api.get("/api/docs/assets/..%2Fpyproject.toml")).status_code == 404
