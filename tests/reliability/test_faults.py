@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from baton.sandbox.manifest import APP_PORT
+from baton.sandbox.manifest import APP_PORT, APPLICATION
 from baton.sandbox.sshd import SandboxServer
 from baton.sandbox.status import IN_ROTATION, status
 from baton.state import Store
@@ -182,3 +182,21 @@ async def test_a_server_whose_sshd_stops_mid_deploy_halts_it_and_stays_in_rotati
         ("v1", IN_ROTATION),
     ]
     assert report.failed == 0, report.summary()
+
+
+async def test_the_capacity_floor_refuses_to_take_a_server_out(site: Site) -> None:
+    settings = ["settings", "set", "-s", APPLICATION, "--state", str(site.state)]
+    assert (await run(*settings, "deploy.min_in_service", "3"))[0] == 0
+    before = await served(site)
+
+    def short_deadline(data: dict[str, Any]) -> None:
+        data["deploy"]["health_check"]["deadline"] = 1
+
+    code, output = await run(*site.deploy_arguments(site.manifest(short_deadline), "floor"))
+    first = site.sandbox.servers[0].name
+    assert code == 1, output
+    assert (
+        f"{first}: failed - {first}: not removed from haproxy: only 2 other server(s) in "
+        "rotation, deploy.min_in_service is 3 [in rotation]"
+    ) in output
+    assert await served(site) == before

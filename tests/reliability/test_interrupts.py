@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from baton.sandbox.manifest import APPLICATION
 from baton.sandbox.status import IN_ROTATION, status
 from baton.state import Store
 from tests.reliability.conftest import Site, run, start, traffic
@@ -38,7 +39,9 @@ async def test_kill_9_at_each_phase_then_deploy_again(site: Site, phase: str) ->
         await baton.until(rf"{victim}: {PHASES[phase]}")
         baton.signal(signal.SIGKILL)
         assert await baton.finish() == -signal.SIGKILL
+        lock = (await run("lock", "status", "-s", APPLICATION, "--state", str(site.state)))[1]
         code, output = await run(*site.deploy_arguments(manifest, version))
+    assert f"pid {baton.process.pid} on" in lock and "holder is gone" in lock, lock
     assert code == 0, output
     assert f"WARNING: recovery: {victim} was left out of rotation by an unfinished deploy" in output
     assert [(s.version, s.membership) for s in await status(site.sandbox)] == [
@@ -65,3 +68,21 @@ async def test_ctrl_c_during_the_wait_puts_the_server_back(site: Site) -> None:
     assert [d.status for d in Store(site.state).deploys()] == ["cancelled"]
     assert Store(site.state).lock_holder("sandbox") is None
     assert report.sent > 0 and report.failed == 0, report.summary()
+
+
+async def test_baton_recover_puts_back_what_a_killed_deploy_left_out(site: Site) -> None:
+    before = await status(site.sandbox)
+    victim = before[0].name
+    manifest = site.manifest()
+    baton = await start(*site.deploy_arguments(manifest, "killed"))
+    await baton.until(rf"{victim}: waiting 1s")
+    baton.signal(signal.SIGKILL)
+    await baton.finish()
+    assert (await status(site.sandbox))[0].membership == "out of rotation"
+    code, output = await run(*site.arguments("recover", manifest))
+    assert (code, output) == (
+        0,
+        f"{victim}: put back into rotation on haproxy (GET "
+        f"http://{before[0].address}:8000/: HTTP 200)",
+    )
+    assert await status(site.sandbox) == before
