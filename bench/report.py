@@ -20,6 +20,8 @@ class Row:
     tool: str
     runs: int
     failed: int
+    throttled: int
+    """Lines in sshd's logs about MaxStartups (throttled or dropped connection starts)."""
     wall: float
     cpu: float
     cpu_per_server_step_ms: float
@@ -53,6 +55,7 @@ def _row(group: list[Run]) -> Row:
         tool=first.tool,
         runs=len(group),
         failed=sum(not r.ok for r in group),
+        throttled=sum(r.sshd_throttled for r in group),
         wall=wall,
         cpu=cpu,
         cpu_per_server_step_ms=1000 * cpu / (first.size * steps_per_server()),
@@ -98,8 +101,8 @@ def markdown(rows: list[Row]) -> str:
             f"### {scenario} ({group[0].size} servers)",
             "",
             f"| tool | runs | wall (median) | x baton | CPU s | CPU ms / server-step | x baton "
-            f"| peak PSS MB | max RSS MB | overhead vs floor ({unit}) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| peak PSS MB | max RSS MB | overhead vs floor ({unit}) | sshd MaxStartups |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in sorted(group, key=lambda r: r.wall):
             failed = f" ({r.failed} failed)" if r.failed else ""
@@ -107,7 +110,7 @@ def markdown(rows: list[Row]) -> str:
                 f"| {r.tool} | {r.runs}{failed} | {r.wall:.2f} s | {_ratio(r.wall, base, 'wall')} "
                 f"| {r.cpu:.2f} | {r.cpu_per_server_step_ms:.1f} "
                 f"| {_ratio(r.cpu, base, 'cpu')} | {r.peak_pss_mb:.0f} | {r.max_rss_mb:.0f} "
-                f"| {_overhead(r)} |"
+                f"| {_overhead(r)} | {r.throttled} |"
             )
         out.append("")
     return "\n".join(out)
@@ -141,7 +144,8 @@ def marginal(rows: list[Row]) -> str:
     base = slopes.get(REFERENCE, (0.0, 0.0))[0]
     for tool, (slope, fixed) in sorted(slopes.items(), key=lambda item: item[1][0]):
         ratio = f"{slope / base:.2f}" if base > 0 else "-"
-        out.append(f"| {tool} | {1000 * slope:.2f} | {ratio} | {fixed:.2f} |")
+        start_up = f"{fixed:.2f}" if fixed >= 0 else "- (grows faster than linearly)"
+        out.append(f"| {tool} | {1000 * slope:.2f} | {ratio} | {start_up} |")
     return "\n".join([*out, ""])
 
 
