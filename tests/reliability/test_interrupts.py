@@ -54,13 +54,16 @@ async def test_kill_9_at_each_phase_then_deploy_again(site: Site, phase: str) ->
     assert report.sent > 0 and report.failed == 0, report.summary()
 
 
-async def test_ctrl_c_during_the_wait_puts_the_server_back(site: Site) -> None:
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_ctrl_c_during_the_wait_puts_the_server_back(
+    site: Site, number: signal.Signals
+) -> None:
     before = await status(site.sandbox)
     victim = before[0].name
     async with traffic(site.sandbox) as report:
         baton = await start(*site.deploy_arguments(site.manifest(), "interrupted"))
         await baton.until(rf"{victim}: waiting 1s")
-        baton.signal(signal.SIGINT)
+        baton.signal(number)
         code = await baton.finish()
     assert code == 130, baton.output
     assert f"{victim}: cancelled - the deploy was interrupted [in rotation]" in baton.output
