@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import uuid
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,13 @@ PHASES = {
 }
 
 
+def no_waits(data: dict[str, Any]) -> None:
+    data["load_balancers"][0]["configuration"]["wait_after_removing_servers"] = 0
+
+
 @pytest.mark.parametrize("phase", PHASES)
 async def test_kill_9_at_each_phase_then_deploy_again(site: Site, phase: str) -> None:
-    manifest = site.manifest()
+    manifest, again = site.manifest(), site.manifest(no_waits)  # the wait only to strike in
     killed, version = f"killed-{uuid.uuid4().hex[:6]}", f"after-{uuid.uuid4().hex[:6]}"
     victim = site.sandbox.servers[0].name
     async with traffic(site.sandbox) as report:
@@ -40,7 +45,7 @@ async def test_kill_9_at_each_phase_then_deploy_again(site: Site, phase: str) ->
         baton.signal(signal.SIGKILL)
         assert await baton.finish() == -signal.SIGKILL
         lock = (await run("lock", "status", "-s", APPLICATION, "--state", str(site.state)))[1]
-        code, output = await run(*site.deploy_arguments(manifest, version))
+        code, output = await run(*site.deploy_arguments(again, version))
     assert f"pid {baton.process.pid} on" in lock and "holder is gone" in lock, lock
     assert code == 0, output
     assert f"WARNING: recovery: {victim} was left out of rotation by an unfinished deploy" in output
