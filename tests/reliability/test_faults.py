@@ -100,6 +100,18 @@ async def test_a_second_deploy_of_the_app_is_refused_and_names_the_holder(site: 
     ]
 
 
+async def test_two_deploys_started_together_one_runs_the_other_names_it(site: Site) -> None:
+    manifest = site.manifest(lambda data: data["load_balancers"][0]["configuration"].clear())
+    both = [await start(*site.deploy_arguments(manifest, f"race-{n}")) for n in (1, 2)]
+    codes = await asyncio.gather(*(b.finish() for b in both))
+    assert sorted(codes) == [0, 1], [b.output for b in both]
+    winner, loser = both if codes[0] == 0 else both[::-1]
+    assert re.search(
+        rf"a deploy is already running \(deploy #1, pid {winner.process.pid} on ", loser.output
+    ), loser.output
+    assert [d.status for d in Store(site.state).deploys()] == ["succeeded"]
+
+
 async def test_secrets_reach_the_step_and_are_masked_everywhere(site: Site) -> None:
     secret = f"s3cr3t-{uuid.uuid4().hex}"
 
