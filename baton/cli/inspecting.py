@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from baton._exceptions import InputError
+from baton._exceptions import InputError, LockError
 from baton.cli.common import (
     add_app,
     add_json,
@@ -54,6 +54,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         sub = lock_actions.add_parser(name, help=text)
         add_app(sub)
         sub.set_defaults(handler=handler)
+    sub.add_argument(
+        "--force", action="store_true", help="release it even though its deploy is still running"
+    )
 
 
 def config_show(args: argparse.Namespace) -> int:
@@ -140,7 +143,14 @@ def lock_status(args: argparse.Namespace) -> int:
 
 
 def lock_release(args: argparse.Namespace) -> int:
-    holder = open_store(args).release_lock(args.app)
+    store = open_store(args)
+    holder = store.lock_holder(args.app)
+    if holder is not None and holder.alive() and not args.force:
+        raise LockError(
+            f"{args.app}: not released: {holder.describe()} is still running (a second deploy "
+            "would run beside it); stop it with Ctrl-C, or use --force if you know better"
+        )
+    holder = store.release_lock(args.app)
     print(
         f"{args.app}: released lock of {holder.describe()}" if holder else f"{args.app}: not locked"
     )

@@ -88,7 +88,9 @@ async def test_a_second_deploy_of_the_app_is_refused_and_names_the_holder(site: 
     first = await start(*site.deploy_arguments(manifest, f"first-{uuid.uuid4().hex[:6]}"))
     await first.until(OUT)
     code, output = await run(*site.deploy_arguments(manifest, "second"))
+    release = await run("lock", "release", "-s", APPLICATION, "--state", str(site.state))
     assert await first.finish() == 0, first.output
+    assert release[0] == 1 and "not released: deploy #1, pid" in release[1], release
     assert code == 1
     assert re.search(
         rf"baton: error: sandbox: a deploy is already running \(deploy #1, pid "
