@@ -160,12 +160,21 @@ class Engine:
         for name in names:
             await self._check_capacity(run, name)
         for name in names:
-            self._journal(name, run.name, "remove", "intended")
-            run.out_of.add(name)
-            await _finishing(self.load_balancers[name].remove(run.name))
-            self._journal(name, run.name, "remove", "done")
-            self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="removed"))
+            await _finishing(self._change(run, name, "remove"))
         self._stage(run, Stage.OUT_OF_ROTATION)
+
+    async def _change(self, run: _ServerRun, name: str, action: str) -> None:
+        """A change, its journal and its event, finished whole even when interrupted."""
+        self._journal(name, run.name, action, "intended")
+        if action == "remove":
+            run.out_of.add(name)
+            await self.load_balancers[name].remove(run.name)
+        else:
+            await self.load_balancers[name].add(run.name)
+            run.out_of.discard(name)
+        self._journal(name, run.name, action, "done")
+        verb = "removed" if action == "remove" else "added"
+        self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action=verb))
 
     async def _check_capacity(self, run: _ServerRun, name: str) -> None:
         """Wait until removing ``run`` leaves min_in_service servers in rotation, or refuse.
@@ -190,20 +199,13 @@ class Engine:
     async def _others_in_rotation(self, run: _ServerRun, name: str) -> int:
         membership = await self.load_balancers[name].membership()
         servers = {s.name for s in self.plan.manifest.servers}
-        return sum(
-            1
-            for s, m in membership.items()
-            if s in servers and s != run.name and m is Membership.IN_ROTATION
-        )
+        others = (m for s, m in membership.items() if s in servers and s != run.name)
+        return sum(m is Membership.IN_ROTATION for m in others)
 
     async def _add(self, run: _ServerRun, names: tuple[str, ...]) -> None:
         self._stage(run, Stage.REJOINING_ROTATION)
         for name in names:
-            self._journal(name, run.name, "add", "intended")
-            await _finishing(self.load_balancers[name].add(run.name))
-            run.out_of.discard(name)
-            self._journal(name, run.name, "add", "done")
-            self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action="added"))
+            await _finishing(self._change(run, name, "add"))
 
     async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
         step, server = action.step, run.name

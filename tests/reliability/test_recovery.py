@@ -5,12 +5,13 @@ confirming it; here the journal is written as such a kill leaves it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
 
 from baton.drivers import Membership
-from baton.drivers.fake import FakeFleet
+from baton.drivers.fake import FakeFleet, FakeLoadBalancer, Timeline
 from baton.execution import Event, run_deploy
 from baton.execution.events import Warning_
 from baton.planning import DeployOptions, Strategy, build_plan
@@ -51,3 +52,34 @@ async def test_a_confirmed_add_is_not_recovered_again(tmp_path: Path) -> None:
     events: list[Event] = []
     await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     assert not [e for e in events if isinstance(e, Warning_)]
+
+
+class SlowToAdd(FakeLoadBalancer):
+    """Takes 0.3 s to add a server, and says when it starts."""
+
+    def __init__(self, name: str, servers: list[str], timeline: Timeline) -> None:
+        super().__init__(name, servers, timeline)
+        self.adding = asyncio.Event()
+
+    async def add(self, server: str) -> None:
+        self.adding.set()
+        await asyncio.sleep(0.3)
+        await super().add(server)
+
+
+async def test_ctrl_c_while_a_server_is_being_added_reports_it_in_rotation(
+    tmp_path: Path,
+) -> None:
+    m = manifest(2, migration=False)
+    fleet, store = FakeFleet(m), Store(tmp_path)
+    slow = fleet.load_balancers["main"] = SlowToAdd("main", ["web1", "web2"], fleet.timeline)
+    plan = build_plan(m, Settings(), DeployOptions("v2", Strategy.SERIAL), [])
+    task = asyncio.create_task(run_deploy(plan, store, drivers=fleet.drivers()))
+    await slow.adding.wait()
+    task.cancel()
+    report = await task
+    web1 = report.result.servers[0]
+    assert slow.state["web1"] is Membership.IN_ROTATION
+    assert (web1.status, web1.in_rotation) == ("cancelled", True), report.result.summary()
+    last = {e.server: (e.action, e.state) for e in store.journal_entries("shop")}
+    assert last["web1"] == ("add", "done")
