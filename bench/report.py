@@ -113,7 +113,7 @@ def markdown(rows: list[Row]) -> str:
                 f"| {_overhead(r)} | {r.throttled} |"
             )
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
 
 
 def marginal(rows: list[Row]) -> str:
