@@ -1,5 +1,7 @@
-"""Faults on real parts: a failing health check, a hidden HAProxy socket, a second deploy,
-secrets in step output. Each runs the real ``baton`` command line against the package's fleet.
+"""Faults on real parts: a failing health check, a hidden HAProxy admin socket, a backend
+without the server, a second deploy (and two at once), secrets in step output, an sshd that
+stops mid-deploy, the capacity floor. Each runs the real ``baton`` command line against the
+package's own fleet, most of them under steady traffic through HAProxy.
 """
 
 from __future__ import annotations
@@ -153,7 +155,6 @@ async def test_a_missing_secret_is_bad_input_before_anything_changes(site: Site)
         "the environment variable RELIABILITY_UNSET is not set"
     )
     assert Store(site.state).deploys() == []
-    await asyncio.sleep(0)
 
 
 def stop_sshd_of(site: Site, server: SandboxServer) -> None:
