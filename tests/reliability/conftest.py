@@ -9,6 +9,7 @@ rotation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import re
@@ -165,3 +166,15 @@ async def traffic(sandbox: fleet.Sandbox) -> AsyncIterator[TrafficReport]:
     finally:
         await asyncio.sleep(0.3)
         await sender.stop()
+
+
+def sessions_of(user: str) -> list[int]:
+    """The pids of the sshd processes serving ``user``'s SSH sessions (not its app)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(
+                f"sshd: {user}".encode()
+            ):
+                found.append(int(entry.name))
+    return found

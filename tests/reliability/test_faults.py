@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from baton.sandbox.manifest import APP_PORT, APPLICATION
 from baton.sandbox.sshd import SandboxServer
 from baton.sandbox.status import IN_ROTATION, status
 from baton.state import Store
-from tests.reliability.conftest import Site, run, start, traffic
+from tests.reliability.conftest import Site, run, sessions_of, start, traffic
 
 pytestmark = pytest.mark.integration
 
@@ -163,14 +162,9 @@ def stop_sshd_of(site: Site, server: SandboxServer) -> None:
     The sandbox's one sshd listens for every server, so this fleet stops taking connections
     altogether; the other servers' open sessions stay up, as on their own machines."""
     os.kill(site.sandbox.pids["sshd"], signal.SIGKILL)
-    for pid in (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()):
+    for pid in sessions_of(server.user):
         with contextlib.suppress(OSError):
-            if (
-                Path(f"/proc/{pid}/cmdline")
-                .read_bytes()
-                .startswith(f"sshd: {server.user}".encode())
-            ):
-                os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
 
 
 async def test_a_server_whose_sshd_stops_mid_deploy_halts_it_and_stays_in_rotation(
