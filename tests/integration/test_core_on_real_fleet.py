@@ -142,7 +142,7 @@ async def test_sticky_waits_over_three_deploys_are_honoured(
         measured.append((time.monotonic() - started, *gaps(events)))
     (_, removal1, adding1), (second, removal2, adding2), (third, removal3, _adding3) = measured
     for gap in [*removal1, *adding1, *removal2, *adding2]:
-        assert 1.0 <= gap < 1.6
+        assert 1.0 <= gap < 2.0  # the wait, plus a little work; more means it waited twice
     assert all(gap < 0.9 for gap in removal3)
     assert second - third >= 5.5  # 3 servers x (1 s + 1 s) of waits gone
     assert [v.key for v in store.applied_values(sandbox_fleet_app(sandbox_fleet))] == ["httpchk"]
