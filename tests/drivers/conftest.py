@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -80,6 +81,11 @@ class NameServer(ThreadingHTTPServer):
     def where(self) -> str:
         host, port = self.server_address[:2]
         return f"{host!s}:{port}"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """HAProxy's health checks hang up without reading the answer; that is no error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _NameHandler(BaseHTTPRequestHandler):
