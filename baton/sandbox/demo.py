@@ -137,6 +137,13 @@ def _row(outcome: Outcome) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+READING = """\
+How to read it: serial takes each server out of HAProxy before restarting its app, so no
+request fails. Parallel is fastest but restarts every app while HAProxy still sends it traffic.
+With 2 s of load balancer lag and no waits, HAProxy keeps routing to a server after baton took
+it out, and requests fail; waits that cover the lag fail none, at the cost `plan` estimated."""
+
+
 async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int:
     """The whole demo; 0 when every deploy succeeded."""
     directory = directory.absolute()
@@ -147,7 +154,7 @@ async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int
         for number, scenario in enumerate(SCENARIOS, start=2):
             print(f"deploying v{number}: {_describe(scenario)} ...", flush=True)
             outcomes.append(await run_scenario(directory, scenario, f"v{number}", rate))
-        print("\n" + table(outcomes))
+        print("\n" + table(outcomes) + "\n\n" + READING)
         print(f"\ndeploy logs: {directory}/demo-v*.log")
     finally:
         if not keep:
