@@ -1,8 +1,4 @@
-"""Run commands on this machine with ``/bin/sh -c``, as if it were a server.
-
-Also home of :class:`OutputCollector`, which the SSH transport shares: it splits the chunks a
-command writes into lines, streams them to ``on_output`` and keeps the tail of the output.
-"""
+"""Run commands on this machine with ``/bin/sh -c``, as if it were a server."""
 
 from __future__ import annotations
 
@@ -12,57 +8,11 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections import deque
 from collections.abc import Mapping
 
 from baton.config.model import Server
+from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
-
-MAX_OUTPUT_CHARS = 1 << 20
-"""A command's combined output keeps its last ~1 MiB; every line still reaches ``on_output``."""
-KILL_GRACE = 1.0
-"""Seconds between SIGTERM and SIGKILL when a command times out."""
-
-
-class OutputCollector:
-    """Turns chunks from stdout and stderr into lines, in the order they arrive."""
-
-    def __init__(self, on_output: OutputCallback | None, limit: int = MAX_OUTPUT_CHARS) -> None:
-        self._on_output = on_output
-        self._limit = limit
-        self._partial = {"stdout": "", "stderr": ""}
-        self._lines: deque[str] = deque()
-        self._size = 0
-        self.callback_error: BaseException | None = None
-
-    def feed(self, stream: str, text: str) -> None:
-        """Take a chunk of ``stream``; complete lines go out at once, the rest waits."""
-        *lines, partial = (self._partial[stream] + text).split("\n")
-        for line in lines:
-            self._emit(stream, line)
-        if len(partial) > self._limit:  # a runaway line without newline: do not hoard it
-            self._emit(stream, partial)
-            partial = ""
-        self._partial[stream] = partial
-
-    def finish(self) -> str:
-        """Emit unterminated last lines and return the combined output."""
-        for stream, partial in self._partial.items():
-            if partial:
-                self._emit(stream, partial)
-            self._partial[stream] = ""
-        return "".join(f"{line}\n" for line in self._lines)
-
-    def _emit(self, stream: str, line: str) -> None:
-        self._lines.append(line)
-        self._size += len(line) + 1
-        while self._size > self._limit and len(self._lines) > 1:
-            self._size -= len(self._lines.popleft()) + 1
-        if self._on_output is not None and self.callback_error is None:
-            try:
-                self._on_output(stream, line)
-            except Exception as error:  # raised again by run(), once the command has ended
-                self.callback_error = error
 
 
 class _Protocol(asyncio.SubprocessProtocol):
@@ -115,7 +65,7 @@ class LocalTransport(Transport):
             env={**os.environ, **environment} if environment else None,
         )
         try:
-            timed_out = not await _wait(protocol.done, timeout)
+            timed_out = not await wait_for(protocol.done, timeout)
             if timed_out:
                 await _kill_group(transport.get_pid(), protocol.done)
             status = None if timed_out else _exit_status(transport.get_returncode())
@@ -127,21 +77,11 @@ class LocalTransport(Transport):
         return result
 
 
-async def _wait(done: asyncio.Future[None], timeout: float) -> bool:
-    """Whether ``done`` completed within ``timeout`` seconds (it is not cancelled)."""
-    try:
-        async with asyncio.timeout(timeout):
-            await asyncio.shield(done)
-    except TimeoutError:
-        return False
-    return True
-
-
 async def _kill_group(pid: int, done: asyncio.Future[None]) -> None:
     for number in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, number)
-        if await _wait(done, KILL_GRACE):
+        if await wait_for(done, KILL_GRACE):
             return
 
 

@@ -1,7 +1,7 @@
 """Run commands over SSH with asyncssh: one connection per server, one channel per command.
 
 Output arrives through an :class:`asyncssh.SSHClientSession` callback and goes straight to the
-:class:`~baton.drivers.local.OutputCollector`: no reader tasks, threads or polling per command,
+:class:`~baton.drivers._output.OutputCollector`: no reader tasks, threads or polling per command,
 which matters when a deploy fans out to hundreds of servers.
 """
 
@@ -20,7 +20,7 @@ import asyncssh
 
 from baton._exceptions import ConnectionError_
 from baton.config.model import Server
-from baton.drivers.local import KILL_GRACE, OutputCollector
+from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
 
 CONNECT_ATTEMPTS = 3
@@ -98,7 +98,7 @@ class SSHTransport(Transport):
             if environment:
                 channel.write("".join(f"{k}={shlex.quote(v)}\n" for k, v in environment.items()))
             channel.write_eof()
-        finished = await _wait(session.done, timeout)
+        finished = await wait_for(session.done, timeout)
         if not finished:
             await _stop(channel, session.done)
         elif session.lost is not None:
@@ -191,24 +191,15 @@ class _Session(asyncssh.SSHClientSession[str]):
         return 255
 
 
-async def _wait(done: asyncio.Future[None], timeout: float) -> bool:
-    try:
-        async with asyncio.timeout(timeout):
-            await asyncio.shield(done)
-    except TimeoutError:
-        return False
-    return True
-
-
 async def _stop(channel: asyncssh.SSHClientChannel[str], done: asyncio.Future[None]) -> None:
     """TERM, then KILL the remote process group (OpenSSH >= 7.9 honours it), then hang up."""
     for name in ("TERM", "KILL"):
         with contextlib.suppress(OSError, asyncssh.Error):
             channel.send_signal(name)
-        if await _wait(done, KILL_GRACE):
+        if await wait_for(done, KILL_GRACE):
             return
     channel.close()
-    await _wait(done, KILL_GRACE)
+    await wait_for(done, KILL_GRACE)
 
 
 def _transient(error: BaseException) -> bool:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from baton.config.model import Server
-from baton.drivers.local import LocalTransport, OutputCollector
+from baton.drivers._output import OutputCollector
+from baton.drivers.local import LocalTransport
 
 pytestmark = pytest.mark.integration
 
