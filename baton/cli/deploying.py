@@ -26,8 +26,18 @@ changed), else from the deploy.parallel setting, else serial. Serial takes one s
 out of every load balancer, runs the steps, passes the health check and puts it back; parallel
 runs the steps everywhere at once and never touches the load balancers.
 
+Before anything changes, baton checks that every load balancer answers and knows every server
+and connects to every server; a failure there changes nothing. Ctrl-C finishes the load
+balancer change under way and puts back a server that was not changed yet.
+
+examples:
+  baton plan   -s shop --parallel                 # what a one-off parallel deploy would do
+  baton deploy -s shop --version 1.4.2            # strategy and migrations from the settings
+  baton deploy -s shop --serial --skip-migrations --version 1.4.3
+  baton deploy -s shop --json --quiet | jq .status
+
 exit status: 0 deployed, 1 the deploy failed (the summary says where each server stands),
-             2 bad input (nothing changed)
+             2 bad input (nothing changed), 130 interrupted (recorded as cancelled)
 """
 
 
