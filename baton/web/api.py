@@ -94,6 +94,16 @@ async def start_deploy(application: str, request: DeployRequest, dashboard: Dash
     return {"deploy_id": deploy_id, **deploy_links(deploy_id)}
 
 
+@router.post(
+    "/deploys/{deploy_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Interrupt a running deploy, as Ctrl-C does; 409 if it is not running here",
+)
+async def cancel_deploy(deploy_id: int, dashboard: DashboardDep) -> Json:
+    dashboard.cancel(deploy_id)
+    return {"deploy_id": deploy_id, "cancelling": True, **deploy_links(deploy_id)}
+
+
 def deploy_links(deploy_id: int) -> dict[str, str]:
     return {
         "url": f"/api/deploys/{deploy_id}",

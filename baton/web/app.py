@@ -29,7 +29,7 @@ from baton.config import Manifest
 from baton.execution import Drivers
 from baton.web import api, pages
 from baton.web.auth import Credentials
-from baton.web.dashboard import Dashboard, NotFound
+from baton.web.dashboard import Dashboard, NotFound, NotRunning
 from baton.web.templating import error_page
 
 
@@ -73,6 +73,8 @@ def create_app(
 def status_for(error: BatonError) -> int:
     if isinstance(error, NotFound):
         return status.HTTP_404_NOT_FOUND
+    if isinstance(error, NotRunning):
+        return status.HTTP_409_CONFLICT
     if isinstance(error, InputError):
         return status.HTTP_400_BAD_REQUEST
     if isinstance(error, LockError):

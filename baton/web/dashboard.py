@@ -26,6 +26,10 @@ class NotFound(InputError):
     """An application or deploy the dashboard does not know."""
 
 
+class NotRunning(InputError):
+    """A request to cancel a deploy that is not running here."""
+
+
 @dataclass
 class Dashboard:
     store: Store
@@ -76,6 +80,19 @@ class Dashboard:
 
     def plan(self, application: str, options: DeployOptions) -> Plan:
         return prepare(self.manifest(application), self.store, options)
+
+    def cancel(self, deploy_id: int) -> None:
+        """Interrupt a running deploy started from this dashboard."""
+        record = self.deploy_record(deploy_id)
+        if record.status != "running":
+            raise NotRunning(f"deploy #{deploy_id} is not running: it {record.status}")
+        if not self.launcher.cancel(deploy_id):
+            holder = self.store.lock_holder(record.application)
+            where = holder.describe() if holder else "another process"
+            raise NotRunning(
+                f"deploy #{deploy_id} was not started by this dashboard ({where}); "
+                "interrupt it where it runs (Ctrl-C, or SIGTERM to its pid)"
+            )
 
     async def deploy(self, application: str, options: DeployOptions) -> int:
         """Start a deploy in the background; the deploy id once it is recorded."""

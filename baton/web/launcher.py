@@ -26,6 +26,7 @@ class Launcher:
         self._store = store
         self._drivers = drivers
         self._tasks: set[asyncio.Task[DeployReport]] = set()
+        self._by_deploy: dict[int, asyncio.Task[DeployReport]] = {}
 
     async def start(self, plan: Plan) -> int:
         """Start ``plan``; return the deploy id once recorded, or raise why it was refused."""
@@ -43,6 +44,7 @@ class Launcher:
         pending: list[asyncio.Future[Any]] = [recorded, task]
         await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         if recorded.done():
+            self._by_deploy[recorded.result()] = task
             return recorded.result()
         recorded.cancel()
         task.result()  # raises why the deploy never started
@@ -51,6 +53,16 @@ class Launcher:
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    def cancel(self, deploy_id: int) -> bool:
+        """Interrupt a deploy this server started, as Ctrl-C does on the command line: the
+        load balancer change under way finishes, a server not yet changed goes back into
+        rotation, and the deploy is recorded as cancelled. False if it is not running here."""
+        task = self._by_deploy.get(deploy_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
 
     async def stop(self) -> None:
         """Cancel deploys still running (the server is shutting down); each records it."""
@@ -62,6 +74,8 @@ class Launcher:
 
     def _forget(self, task: asyncio.Task[DeployReport]) -> None:
         self._tasks.discard(task)
+        for deploy_id in [d for d, t in self._by_deploy.items() if t is task]:
+            del self._by_deploy[deploy_id]
         if task.cancelled():
             return
         error = task.exception()

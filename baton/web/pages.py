@@ -82,6 +82,12 @@ async def deploy(
     return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
 
 
+@router.post("/deploys/{deploy_id}/cancel")
+async def cancel(deploy_id: int, dashboard: DashboardDep) -> Response:
+    dashboard.cancel(deploy_id)
+    return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
+
+
 @router.get("/deploys/{deploy_id}", response_class=HTMLResponse)
 async def live(
     deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep

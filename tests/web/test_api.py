@@ -186,3 +186,19 @@ async def test_the_docs_page_needs_no_internet(api: httpx.AsyncClient) -> None:
     script = await api.get("/api/docs/assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.text
     assert (await api.get("/api/docs/assets/..%2Fpyproject.toml")).status_code == 404
+
+
+async def test_cancel_interrupts_a_running_deploy_as_ctrl_c_does(
+    api: httpx.AsyncClient, fleet: FakeFleet
+) -> None:
+    started = (await api.post("/api/apps/shop/deploys", json={"strategy": "serial"})).json()
+    answer = await api.post(f"/api/deploys/{started['deploy_id']}/cancel")
+    assert answer.status_code == 202 and answer.json()["cancelling"] is True
+    _, end = await follow(api, started["deploy_id"])
+    assert end["status"] == "cancelled"
+    assert fleet.removals() in ([], ["web1"])  # nothing after the server under way
+    assert fleet.timeline.out <= {"web1"}
+    again = await api.post(f"/api/deploys/{started['deploy_id']}/cancel")
+    assert again.status_code == 409 and "is not running: it cancelled" in again.json()["detail"]
+    missing = await api.post("/api/deploys/999/cancel")
+    assert missing.status_code == 404

@@ -6,6 +6,7 @@ Screenshots go to artifacts/web/.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,15 @@ def test_without_the_login_token_the_browser_gets_401(browser: Browser, server: 
     assert response is not None and response.status == 401
     shot(page, "unauthorized")
     context.close()
+
+
+def test_cancel_button_interrupts_the_deploy(page: Page, state_dir: Path) -> None:
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("Deploy #1")
+    page.get_by_role("button", name="Cancel deploy").click()
+    expect(page.locator("#status")).to_have_text("cancelled", timeout=15_000)
+    expect(page.locator("#summary")).to_contain_text(re.compile("cancelled|interrupted"))
+    expect(page.locator("#log")).to_contain_text("deploy #1 cancelled")
+    expect(page.get_by_role("button", name="Cancel deploy")).to_have_count(0)
+    shot(page, "live-cancelled")
+    assert Store(state_dir).deploys("shop")[0].status == "cancelled"

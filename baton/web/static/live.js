@@ -79,6 +79,7 @@
   };
 
   function finish(end) {
+    document.getElementById("cancel-form")?.remove();
     const status = document.getElementById("status");
     status.textContent = end.status;
     status.className = `status ${end.status}`;
