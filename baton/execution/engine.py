@@ -248,7 +248,9 @@ class Engine:
         assert check is not None and run.transport is not None
         self._stage(run, Stage.HEALTH_CHECK)
         values = self._template_values(run.plan.server)
-        passed, attempts, detail = await wait_until_healthy(check, values, run.transport)
+        passed, attempts, detail = await wait_until_healthy(
+            check, values, run.transport, self._environment.variables
+        )
         self.emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
         if not passed:
             raise HealthCheckError(

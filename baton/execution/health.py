@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from baton.config import HealthCheck
@@ -37,7 +38,10 @@ async def http_status(url: str, timeout: float) -> int:
 
 
 async def check_once(
-    check: HealthCheck, values: dict[str, object], transport: Transport
+    check: HealthCheck,
+    values: dict[str, object],
+    transport: Transport,
+    environment: Mapping[str, str] | None = None,
 ) -> tuple[bool, str]:
     """One attempt: (passed, what happened)."""
     if check.url is not None:
@@ -48,20 +52,23 @@ async def check_once(
             return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
         return 200 <= status < 400, f"GET {url}: HTTP {status}"
     command = render(check.command or "", values)
-    result = await transport.run(command, timeout=check.timeout)
+    result = await transport.run(command, timeout=check.timeout, environment=environment)
     status_text = "timed out" if result.timed_out else f"exit {result.exit_status}"
     return result.ok, f"{command}: {status_text}"
 
 
 async def wait_until_healthy(
-    check: HealthCheck, values: dict[str, object], transport: Transport
+    check: HealthCheck,
+    values: dict[str, object],
+    transport: Transport,
+    environment: Mapping[str, str] | None = None,
 ) -> tuple[bool, int, str]:
     """Retry every ``interval`` until a pass or the ``deadline``: (passed, attempts, detail)."""
     deadline = time.monotonic() + check.deadline
     attempts = 0
     while True:
         attempts += 1
-        passed, detail = await check_once(check, values, transport)
+        passed, detail = await check_once(check, values, transport, environment)
         if passed or time.monotonic() + check.interval > deadline:
             return passed, attempts, detail
         await asyncio.sleep(check.interval)

@@ -50,3 +50,19 @@ async def test_the_local_transport_exports_the_environment() -> None:
         'echo "$MODE $TOKEN"', timeout=5, environment={"MODE": "prod", "TOKEN": "it's $x"}
     )
     assert result.output == "prod it's $x\n"
+
+
+async def test_a_command_health_check_sees_the_step_environment(tmp_path: Path) -> None:
+    text = (
+        "application: shop\n"
+        "servers:\n  - {name: box, address: localhost, transport: local}\n"
+        "deploy:\n"
+        "  environment: {MODE: prod}\n"
+        "  steps:\n    - {name: build, run: 'true'}\n"
+        "  health_check: {command: 'test \"$MODE\" = prod', deadline: 1, interval: 0.1}\n"
+    )
+    manifest = parse_manifest(text)
+    store = Store(tmp_path)
+    plan = build_plan(manifest, Settings(), DeployOptions(version="v1"))
+    report = await run_deploy(plan, store)
+    assert report.result.status == "succeeded", report.result.summary()
