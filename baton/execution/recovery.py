@@ -9,13 +9,13 @@ were left out on purpose, and stay out until a deploy succeeds on them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from baton.config import Manifest
 from baton.config.templates import values_for
 from baton.drivers import LoadBalancerDriver, Transport
+from baton.execution.engine import Journal
 from baton.execution.health import wait_until_healthy
 from baton.state import JournalEntry, Store
 
@@ -50,21 +50,21 @@ def stranded(manifest: Manifest, store: Store) -> dict[str, list[JournalEntry]]:
 
 async def recover(
     manifest: Manifest,
-    store: Store,
+    servers: Mapping[str, list[JournalEntry]],
     load_balancers: Mapping[str, LoadBalancerDriver],
     transport_for: Mapping[str, Transport],
-    deploy_id: int,
+    journal: Journal,
 ) -> list[Recovered]:
-    """Health-check each stranded server and put back the healthy ones."""
+    """Health-check each of the ``servers`` :func:`stranded` found; put the healthy ones back."""
     outcomes = []
-    for server, entries in stranded(manifest, store).items():
+    for server, entries in servers.items():
         names = tuple(sorted({e.load_balancer for e in entries}))
         passed, detail = await _healthy(manifest, server, transport_for[server])
         if passed:
             for name in names:
-                store.journal(_entry(entries[0], name, "add", "intended", deploy_id))
+                journal(name, server, "add", "intended")
                 await load_balancers[name].add(server)
-                store.journal(_entry(entries[0], name, "add", "done", deploy_id))
+                journal(name, server, "add", "done")
         outcomes.append(Recovered(server, names, passed, detail))
     return outcomes
 
@@ -76,7 +76,3 @@ async def _healthy(manifest: Manifest, server: str, transport: Transport) -> tup
     values = values_for(manifest.application, manifest.server(server), "")
     passed, _, detail = await wait_until_healthy(check, values, transport)
     return passed, detail
-
-
-def _entry(like: JournalEntry, lb: str, action: str, state: str, deploy_id: int) -> JournalEntry:
-    return JournalEntry(like.application, lb, like.server, action, state, deploy_id, time.time())

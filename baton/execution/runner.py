@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError, LockError
-from baton.config import LoadBalancer, Manifest
+from baton.config import Manifest
 from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
@@ -29,7 +29,6 @@ from baton.planning import DeployOptions, Plan, build_plan, plan_to_dict, values
 from baton.settings import Settings
 from baton.state import JournalEntry, LockHolder, Store
 
-LoadBalancerFactory = Callable[[LoadBalancer], LoadBalancerDriver]
 FLUSH_EVERY = 0.2
 LOCK_POLL = 0.5
 
@@ -70,9 +69,7 @@ async def run_deploy(
         secrets = resolve_secrets(plan.manifest, os.environ)
     environment = StepEnvironment.build(plan.manifest, secrets)
     await wait_for_lock(store, plan.application, lock_wait)
-    load_balancers = {lb.name: drivers.load_balancer(lb) for lb in plan.manifest.load_balancers}
-    connections = Connections(drivers.open_transport)
-    try:
+    async with _opened(plan.manifest, drivers) as (load_balancers, connections):
         await _preflight(plan.manifest, load_balancers)
         await connections.open_all(plan.manifest.servers)
         deploy_id = store.start_deploy(
@@ -93,11 +90,22 @@ async def run_deploy(
             environment=environment,
         )
         result = await _run_recorded(engine, recorder, store, deploy_id, connections)
+    return DeployReport(deploy_id, plan, result)
+
+
+@contextlib.asynccontextmanager
+async def _opened(
+    manifest: Manifest, drivers: Drivers
+) -> AsyncIterator[tuple[dict[str, LoadBalancerDriver], Connections]]:
+    """The application's load balancer drivers and a connection pool, closed on the way out."""
+    load_balancers = {lb.name: drivers.load_balancer(lb) for lb in manifest.load_balancers}
+    connections = Connections(drivers.open_transport)
+    try:
+        yield load_balancers, connections
     finally:
         await connections.close_all()
         for driver in load_balancers.values():
             await driver.close()
-    return DeployReport(deploy_id, plan, result)
 
 
 async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
@@ -143,7 +151,8 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
     if not names:
         return
     transports = {name: connections.peek(manifest.server(name)) for name in names}
-    for outcome in await recover(manifest, store, engine.load_balancers, transports, deploy_id):
+    journal = _journal(store, manifest.application, deploy_id)
+    for outcome in await recover(manifest, names, engine.load_balancers, transports, journal):
         verb = "put back into rotation" if outcome.restored else "LEFT OUT of rotation"
         engine.emit(
             Warning_(
@@ -210,13 +219,8 @@ async def recover_stranded(
     names = stranded(manifest, store)
     if not names:
         return []
-    load_balancers = {lb.name: drivers.load_balancer(lb) for lb in manifest.load_balancers}
-    connections = Connections(drivers.open_transport)
-    try:
+    async with _opened(manifest, drivers) as (load_balancers, connections):
         await connections.open_all(manifest.server(name) for name in names)
         transports = {name: connections.peek(manifest.server(name)) for name in names}
-        return await recover(manifest, store, load_balancers, transports, 0)
-    finally:
-        await connections.close_all()
-        for driver in load_balancers.values():
-            await driver.close()
+        journal = _journal(store, manifest.application, 0)
+        return await recover(manifest, names, load_balancers, transports, journal)
