@@ -118,3 +118,18 @@ class Settings:
             max_parallel=_parse_limit(text("deploy.max_parallel")),
             min_in_service=_parse_floor(text("deploy.min_in_service")),
         )
+
+
+def describe(stored: Mapping[str, str]) -> list[dict[str, object]]:
+    """Every setting as ``settings list`` and the dashboard show it: value, default, meaning."""
+    return [
+        {
+            "key": spec.key,
+            "value": stored.get(spec.key, spec.default),
+            "default": spec.default,
+            "set": spec.key in stored,
+            "boolean": spec.parse is parse_bool,
+            "meaning": spec.meaning,
+        }
+        for spec in SPECS.values()
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from baton.cli.common import add_app, add_json, open_store, print_json
-from baton.settings import BOOLEAN_WORDS, SPECS, spec_for
+from baton.settings import BOOLEAN_WORDS, SPECS, describe, spec_for
 
 EPILOG = f"""\
 settings:
@@ -65,16 +65,7 @@ def set_setting(args: argparse.Namespace) -> int:
 
 def list_settings(args: argparse.Namespace) -> int:
     stored = open_store(args).settings(args.app)
-    rows = [
-        {
-            "key": spec.key,
-            "value": stored.get(spec.key, spec.default),
-            "default": spec.default,
-            "set": spec.key in stored,
-            "meaning": spec.meaning,
-        }
-        for spec in SPECS.values()
-    ]
+    rows = describe(stored)
     if args.json:
         print_json(rows)
         return 0

@@ -13,7 +13,7 @@ from baton.config import LoadBalancer, Manifest
 from baton.drivers import Membership
 from baton.execution import Drivers
 from baton.planning import DeployOptions, Strategy, plan_to_dict
-from baton.settings import SPECS
+from baton.settings import describe
 from baton.state import DeployRecord, Store
 from baton.web.dashboard import Dashboard
 
@@ -84,18 +84,7 @@ async def application(dashboard: Dashboard, manifest: Manifest) -> Json:
 
 
 def settings(store: Store, application: str) -> list[Json]:
-    stored = store.settings(application)
-    return [
-        {
-            "key": spec.key,
-            "value": stored.get(spec.key, spec.default),
-            "default": spec.default,
-            "set": spec.key in stored,
-            "boolean": spec.default in {"true", "false"},
-            "meaning": spec.meaning,
-        }
-        for spec in SPECS.values()
-    ]
+    return describe(store.settings(application))
 
 
 async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
