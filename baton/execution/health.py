@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from baton.config import HealthCheck
 from baton.config.templates import render
 from baton.drivers import Transport
-
-
-async def http_status(url: str, timeout: float) -> int:
-    """Status code of a GET to ``url`` (no redirects followed); raises OSError on failure."""
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    port = parts.port or (443 if secure else 80)
-    host = parts.hostname or "localhost"
-    context = ssl.create_default_context() if secure else None
-    async with asyncio.timeout(timeout):
-        reader, writer = await asyncio.open_connection(host, port, ssl=context)
-        try:
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            writer.write(
-                f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
-                "User-Agent: baton-health-check\r\n\r\n".encode()
-            )
-            status_line = await reader.readline()
-        finally:
-            writer.close()
-    fields = status_line.split()
-    if len(fields) < 2 or not fields[1].isdigit():
-        raise OSError(f"no HTTP answer from {url}")
-    return int(fields[1])
+from baton.drivers.http import get
 
 
 async def check_once(
@@ -47,7 +22,7 @@ async def check_once(
     if check.url is not None:
         url = render(check.url, values, quote=False)
         try:
-            status = await http_status(url, check.timeout)
+            status, _ = await get(url, check.timeout, body=False)
         except (OSError, TimeoutError) as exc:
             return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
         return 200 <= status < 400, f"GET {url}: HTTP {status}"

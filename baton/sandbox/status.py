@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from baton.config.model import LoadBalancer
 from baton.drivers.haproxy import HAProxyDriver
+from baton.drivers.http import get
 from baton.drivers.loadbalancer import Membership
 from baton.sandbox.manifest import APP_PORT, BACKEND
-from baton.sandbox.traffic import get
 
 if TYPE_CHECKING:
     from baton.sandbox.fleet import Sandbox

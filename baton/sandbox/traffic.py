@@ -22,7 +22,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from baton.drivers.http import get
 
 MAX_IN_FLIGHT = 500
 
@@ -57,28 +58,6 @@ class TrafficReport:
             f"{self.sent} requests in {self.seconds:.1f}s to {self.url}, {self.failed} failed\n"
             f"versions served: {versions}\nfailures: {errors}"
         )
-
-
-async def get(url: str, timeout: float) -> tuple[int, str]:
-    """One ``GET`` on a fresh connection: (status, body). Raises OSError or TimeoutError."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    async with asyncio.timeout(timeout):
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}\r\n"
-            request += "Connection: close\r\n\r\n"
-            writer.write(request.encode())
-            response = await reader.read()
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-    head, _, body = response.decode(errors="replace").partition("\r\n\r\n")
-    status_line = head.split("\r\n", 1)[0].split()
-    if len(status_line) < 2 or not status_line[1].isdigit():
-        raise ConnectionError("no HTTP response")
-    return int(status_line[1]), body.strip()
 
 
 class Traffic:

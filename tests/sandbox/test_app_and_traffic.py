@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from baton.drivers.http import get
 from baton.sandbox import app
 from baton.sandbox.demo import Outcome, Scenario, table
 from baton.sandbox.processes import in_use
-from baton.sandbox.traffic import Traffic, get
+from baton.sandbox.traffic import Traffic
 
 ADDRESS = "127.0.1.99"
 
