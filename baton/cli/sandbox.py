@@ -7,10 +7,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from baton.sandbox import demo, fleet
-from baton.sandbox.status import status
-from baton.sandbox.traffic import measure
+from baton.sandbox import DEFAULT_DIRECTORY, DEFAULT_FIRST_ADDRESS
+
+if TYPE_CHECKING:
+    from baton.sandbox.fleet import Sandbox
+
+# The sandbox modules are imported by the handlers that use them, not here: every `baton`
+# command registers this one, and `baton deploy` should not pay for loading the sandbox.
 
 SANDBOX_DESCRIPTION = """\
 A fleet on this machine to deploy to: N real sshd servers on loopback addresses (127.0.1.x),
@@ -73,7 +78,7 @@ def _add_directory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir",
         type=Path,
-        default=fleet.DEFAULT_DIRECTORY,
+        default=DEFAULT_DIRECTORY,
         metavar="DIR",
         help="the sandbox's directory (default: ./.sandbox)",
     )
@@ -98,7 +103,7 @@ def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     up.add_argument(
         "--first-address",
         help="the first server's loopback address (default: the running sandbox's, else "
-        f"{fleet.DEFAULT_FIRST_ADDRESS})",
+        f"{DEFAULT_FIRST_ADDRESS})",
     )
 
 
@@ -119,6 +124,8 @@ def _up(args: argparse.Namespace) -> int:
     if args.servers < 1 or args.lag < 0 or (args.waits is not None and args.waits < 0):
         print("baton: error: --servers must be at least 1, --lag and --waits >= 0", file=sys.stderr)
         return 2
+    from baton.sandbox import fleet
+
     try:
         sandbox = fleet.up(
             args.dir, args.servers, lag=args.lag, waits=args.waits, first_address=args.first_address
@@ -132,11 +139,13 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state(sandbox: fleet.Sandbox) -> Path:
+def _state(sandbox: Sandbox) -> Path:
     return sandbox.directory / "state"
 
 
-def _require(directory: Path) -> fleet.Sandbox | None:
+def _require(directory: Path) -> Sandbox | None:
+    from baton.sandbox import fleet
+
     sandbox = fleet.load(directory.absolute())
     if sandbox is None or not sandbox.pids:
         print(
@@ -153,6 +162,8 @@ def _traffic(args: argparse.Namespace) -> int:
         if sandbox is None:
             return 2
         url = sandbox.frontend_url
+    from baton.sandbox.traffic import measure
+
     report = asyncio.run(measure(url, rate=args.rate, duration=args.duration))
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0 if report.failed == 0 else 1
@@ -162,6 +173,8 @@ def _status(args: argparse.Namespace) -> int:
     sandbox = _require(args.dir)
     if sandbox is None:
         return 2
+    from baton.sandbox.status import status
+
     servers = asyncio.run(status(sandbox))
     if args.json:
         rows = [vars(s) for s in servers]
@@ -174,10 +187,14 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
+    from baton.sandbox import fleet
+
     stopped = fleet.down(args.dir)
     print(f"stopped: {', '.join(stopped)}" if stopped else f"nothing running in {args.dir}")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from baton.sandbox import demo
+
     return asyncio.run(demo.run(args.dir, keep=args.keep, rate=args.rate))

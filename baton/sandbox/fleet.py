@@ -23,7 +23,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from baton.sandbox import app
+from baton.sandbox import DEFAULT_FIRST_ADDRESS, app
 from baton.sandbox.haproxy import start_haproxy
 from baton.sandbox.manifest import (
     APP_PORT,
@@ -36,8 +36,6 @@ from baton.sandbox.processes import blocking, ensure_packages, in_use, is_ours, 
 from baton.sandbox.sshd import SandboxServer, sandbox_user, start_sshd_fleet, stop_sshd_fleet
 from baton.sandbox.status import IN_ROTATION, status
 
-DEFAULT_DIRECTORY = Path(".sandbox")
-DEFAULT_FIRST_ADDRESS = "127.0.1.1"
 INITIAL_VERSION = "v1"
 LAG_MODULE = "baton.sandbox.lag"
 
