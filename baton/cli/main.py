@@ -6,14 +6,12 @@ Exit status: 0 success, 1 the deploy failed, 2 bad input (nothing changed).
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 
 from baton._exceptions import BatonError
-from baton.cli import deploying, inspecting, settings_cmd
+from baton.cli import deploying, inspecting, sandbox, serve, settings_cmd
 
 DESCRIPTION = """\
 Deploy a web application to its servers, serially through the load balancers or in parallel.
@@ -28,8 +26,6 @@ The manifest is ./baton.yml unless -f says otherwise; state lives in $BATON_STAT
 ~/.local/state/baton unless --state says otherwise.
 """
 
-OPTIONAL_FRONT_ENDS = ("baton.cli.sandbox", "baton.cli.serve", "baton.cli.reliability")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -39,9 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploying.register(commands)
     settings_cmd.register(commands)
     inspecting.register(commands)
-    for module_name in OPTIONAL_FRONT_ENDS:
-        if importlib.util.find_spec(module_name) is not None:
-            importlib.import_module(module_name).register(commands)
+    sandbox.register(commands)
+    serve.register(commands)
     return parser
 
 
