@@ -63,8 +63,13 @@ def install_initial(directory: Path, server: SandboxServer, version: str) -> Non
     """Unpack ``version`` into the server's home and point ``current`` at it, as its user."""
     release = server.home / "releases" / version
     release.mkdir(parents=True, exist_ok=True)
+    # Our own one-file archive, read member by member: Debian 12's Python 3.11.2 predates
+    # extractall(filter=...), and later Pythons warn without it.
     with tarfile.open(artifact(directory)) as archive:
-        archive.extractall(release, filter="data")
+        member = archive.extractfile("app.py")
+        assert member is not None
+        (release / "app.py").write_bytes(member.read())
+    (release / "app.py").chmod(0o755)
     (release / "VERSION").write_text(f"{version}\n")
     current = server.home / "current"
     current.unlink(missing_ok=True)
