@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import sys
 import time
 
 from baton._exceptions import InputError, LockError
+from baton.cli import timeline_text
 from baton.cli.common import (
     add_app,
     add_json,
@@ -15,6 +19,7 @@ from baton.cli.common import (
     open_store,
     print_json,
 )
+from baton.execution.timeline import timeline_of
 from baton.planning import values_in_force
 
 
@@ -43,6 +48,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_state(show)
     add_json(show)
     show.add_argument("--output", action="store_true", help="include each step's output")
+    show.add_argument(
+        "--timeline",
+        action="store_true",
+        help="draw the timeline: per server, out of rotation, steps, health checks, waits "
+        "(scaled to the terminal's width; plain ASCII when not a terminal)",
+    )
     show.set_defaults(handler=show_deploy)
 
     lock = commands.add_parser("lock", help="the per-application deploy lock")
@@ -103,7 +114,9 @@ def show_deploy(args: argparse.Namespace) -> int:
     if record is None:
         raise InputError(f"no deploy #{args.deploy_id} in {store.path}")
     servers, steps = store.server_results(record.id), store.step_results(record.id)
-    rotation = [e for e in store.events(record.id) if e.kind == "load_balancer"]
+    events = store.events(record.id)
+    rotation = [e for e in events if e.kind == "load_balancer"]
+    timeline = timeline_of(record, events, time.time())
     if args.json:
         print_json(
             {
@@ -112,6 +125,7 @@ def show_deploy(args: argparse.Namespace) -> int:
                 "servers": [vars(s) for s in servers],
                 "steps": [vars(s) for s in steps],
                 "load_balancer_changes": [{"at": e.at, **e.data} for e in rotation],
+                "timeline": timeline.to_dict(),
             }
         )
         return 0
@@ -119,6 +133,10 @@ def show_deploy(args: argparse.Namespace) -> int:
         f"deploy #{record.id} of {record.application}: version {record.version}, "
         f"{record.strategy}, {record.status}, started {_when(record.started_at)}"
     )
+    if args.timeline:
+        fancy = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print(timeline_text.render(timeline, shutil.get_terminal_size().columns, fancy))
+        return 0
     for server in servers:
         print(f"  {server.server}: {server.status} - {server.detail}")
         for change in (e for e in rotation if e.data["server"] == server.server):
