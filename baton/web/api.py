@@ -129,6 +129,14 @@ async def show_deploy(deploy_id: int, dashboard: DashboardDep) -> Json:
     return views.deploy_detail(dashboard.store, dashboard.deploy_record(deploy_id))
 
 
+@router.get(
+    "/deploys/{deploy_id}/timeline", summary="Per server: spans out of rotation, steps, waits"
+)
+async def show_timeline(deploy_id: int, dashboard: DashboardDep) -> Json:
+    record = dashboard.deploy_record(deploy_id)
+    return views.deploy_timeline(dashboard.store, record).to_dict()
+
+
 @router.get("/deploys/{deploy_id}/events", summary="Events after a sequence number (polling)")
 async def list_events(deploy_id: int, dashboard: DashboardDep, after: int = 0) -> Json:
     record = dashboard.deploy_record(deploy_id)

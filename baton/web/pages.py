@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from baton.web import views
+from baton.web import timeline_view, views
 from baton.web.api import DashboardDep
 from baton.web.auth import SESSION_COOKIE, Session, credentials_of, require_session
 from baton.web.dashboard import deploy_options, parse_migrations
@@ -101,8 +101,21 @@ async def live(
         deploy=views.deploy_row(record),
         servers=servers,
         plan=record.plan,
+        picture=timeline_view.picture(views.deploy_timeline(dashboard.store, record)),
         title=f"Deploy #{deploy_id}",
     )
+
+
+@router.get("/deploys/{deploy_id}/timeline", response_class=HTMLResponse)
+async def timeline(
+    deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
+) -> Response:
+    """The timeline's figures and picture alone: the live page fetches it as events arrive."""
+    record = dashboard.deploy_record(deploy_id)
+    picture = timeline_view.picture(views.deploy_timeline(dashboard.store, record))
+    response = render(request, session, "_timeline.html", picture=picture)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _live_row(name: str, plan: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +131,17 @@ def _live_row(name: str, plan: dict[str, Any]) -> dict[str, Any]:
 async def detail(
     deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
 ) -> Response:
-    deploy = views.deploy_detail(dashboard.store, dashboard.deploy_record(deploy_id))
-    return render(request, session, "detail.html", deploy=deploy, title=f"Deploy #{deploy_id}")
+    record = dashboard.deploy_record(deploy_id)
+    deploy = views.deploy_detail(dashboard.store, record)
+    picture = timeline_view.picture(views.deploy_timeline(dashboard.store, record))
+    return render(
+        request,
+        session,
+        "detail.html",
+        deploy=deploy,
+        picture=picture,
+        title=f"Deploy #{deploy_id}",
+    )
 
 
 @router.get("/history", response_class=HTMLResponse)

@@ -7,11 +7,13 @@ about deploys.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import Membership
 from baton.execution import Drivers
+from baton.execution.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
 from baton.settings import describe
 from baton.state import DeployRecord, Store
@@ -124,3 +126,8 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
         "server_order": record.plan.get("servers", []),
         "plan": record.plan,
     }
+
+
+def deploy_timeline(store: Store, record: DeployRecord) -> DeployTimeline:
+    """The deploy's spans from its recorded events; a running one drawn up to now."""
+    return timeline_of(record, store.events(record.id), time.time())

@@ -90,6 +90,11 @@
   source.onmessage = (m) => {
     const e = JSON.parse(m.data);
     (handlers[e.kind] || ((x) => say(x, `${x.kind}`)))(e);
+    if (e.kind !== "output") window.batonTimeline?.changed();
   };
-  source.addEventListener("end", (m) => { finish(JSON.parse(m.data)); source.close(); });
+  source.addEventListener("end", (m) => {
+    finish(JSON.parse(m.data));
+    source.close();
+    window.batonTimeline?.ended();
+  });
 })();
