@@ -40,9 +40,16 @@ class DeployReport:
     result: DeployResult
 
 
-def prepare(manifest: Manifest, store: Store, options: DeployOptions) -> Plan:
-    """The plan a deploy would follow now, from the manifest and the state."""
-    settings = Settings.from_stored(store.settings(manifest.application))
+def prepare(
+    manifest: Manifest,
+    store: Store,
+    options: DeployOptions,
+    overrides: Mapping[str, str] | None = None,
+) -> Plan:
+    """The plan a deploy would follow now, from the manifest and the state; ``overrides``
+    (setting -> stored value) show what it would be were those settings changed."""
+    stored = {**store.settings(manifest.application), **(overrides or {})}
+    settings = Settings.from_stored(stored)
     return build_plan(manifest, settings, options, store.applied_values(manifest.application))
 
 

@@ -154,14 +154,34 @@ class Store:
             )
             db.execute("DELETE FROM locks WHERE deploy_id = ?", (deploy_id,))
 
-    def deploys(self, application: str | None = None, limit: int = 20) -> list[DeployRecord]:
-        query = "SELECT * FROM deploys"
-        args: tuple[Any, ...] = ()
-        if application is not None:
-            query += " WHERE application = ?"
-            args = (application,)
-        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
+    def deploys(
+        self,
+        application: str | None = None,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        offset: int = 0,
+    ) -> list[DeployRecord]:
+        """Newest first, optionally of one application and one status, skipping ``offset``."""
+        where, args = self._deploy_filter(application, status)
+        rows = self._db.execute(
+            f"SELECT * FROM deploys{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        )
         return [DeployRecord.from_row(dict(row)) for row in rows]
+
+    def count_deploys(self, application: str | None = None, status: str | None = None) -> int:
+        where, args = self._deploy_filter(application, status)
+        return int(self._db.execute(f"SELECT COUNT(*) FROM deploys{where}", args).fetchone()[0])
+
+    @staticmethod
+    def _deploy_filter(application: str | None, status: str | None) -> tuple[str, tuple[str, ...]]:
+        clauses = [(c, v) for c, v in (("application", application), ("status", status)) if v]
+        if not clauses:
+            return "", ()
+        return " WHERE " + " AND ".join(f"{c} = ?" for c, _ in clauses), tuple(
+            v for _, v in clauses if v
+        )
 
     def deploy(self, deploy_id: int) -> DeployRecord | None:
         row = self._db.execute("SELECT * FROM deploys WHERE id = ?", (deploy_id,)).fetchone()

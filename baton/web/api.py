@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Streamin
 from pydantic import BaseModel, ConfigDict, Field
 
 from baton.planning import plan_to_dict
-from baton.web import views
+from baton.web import guidance, views
 from baton.web.auth import require_api
 from baton.web.dashboard import Dashboard, deploy_options
 from baton.web.stream import event_json, follow
@@ -95,6 +95,14 @@ async def start_deploy(application: str, request: DeployRequest, dashboard: Dash
 
 
 @router.post(
+    "/apps/{application}/recover",
+    summary="What `baton recover` does: put back servers an unfinished deploy left out",
+)
+async def recover(application: str, dashboard: DashboardDep) -> list[Json]:
+    return guidance.recovered(await dashboard.recover(application))
+
+
+@router.post(
     "/deploys/{deploy_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Interrupt a running deploy, as Ctrl-C does; 409 if it is not running here",
@@ -117,11 +125,14 @@ def deploy_links(deploy_id: int) -> dict[str, str]:
 async def list_deploys(
     dashboard: DashboardDep,
     application: str | None = None,
+    status: Literal["running", "succeeded", "failed", "cancelled", "abandoned"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[Json]:
     if application is not None:
         dashboard.manifest(application)
-    return [views.deploy_row(r) for r in dashboard.store.deploys(application, limit)]
+    records = dashboard.store.deploys(application, limit, status=status, offset=offset)
+    return [views.deploy_row(r) for r in records]
 
 
 @router.get("/deploys/{deploy_id}", summary="One deploy: per server, per step, output")

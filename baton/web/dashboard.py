@@ -14,6 +14,8 @@ from pathlib import Path
 from baton._exceptions import InputError
 from baton.config import Manifest, load_manifest
 from baton.execution import Drivers, prepare
+from baton.execution.recovery import Recovered
+from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Plan, Strategy, release_version
 from baton.settings import spec_for
 from baton.state import DeployRecord, Store
@@ -78,8 +80,14 @@ class Dashboard:
         self.store.set_setting(application, spec.key, normalised)
         return spec.key, normalised
 
-    def plan(self, application: str, options: DeployOptions) -> Plan:
-        return prepare(self.manifest(application), self.store, options)
+    def plan(
+        self, application: str, options: DeployOptions, overrides: dict[str, str] | None = None
+    ) -> Plan:
+        return prepare(self.manifest(application), self.store, options, overrides)
+
+    async def recover(self, application: str) -> list[Recovered]:
+        """What ``baton recover`` does: put back what an unfinished deploy left out."""
+        return await recover_stranded(self.manifest(application), self.store, drivers=self.drivers)
 
     def cancel(self, deploy_id: int) -> None:
         """Interrupt a running deploy started from this dashboard."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from baton.web import timeline_view, views
+from baton._exceptions import InputError
+from baton.web import guidance, timeline_view, views
 from baton.web.api import DashboardDep
 from baton.web.auth import SESSION_COOKIE, Session, credentials_of, require_session
 from baton.web.dashboard import deploy_options, parse_migrations
@@ -67,6 +68,16 @@ async def change_setting(
 ) -> Response:
     dashboard.set_setting(application, key, value)
     return RedirectResponse(f"/apps/{application}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/apps/{application}/recover", response_class=HTMLResponse)
+async def recover(
+    application: str, request: Request, session: SessionDep, dashboard: DashboardDep
+) -> Response:
+    """``baton recover`` from the page; the page comes back with the result at the top."""
+    outcomes = guidance.recovered(await dashboard.recover(application))
+    app = await views.application_detail(dashboard, dashboard.manifest(application))
+    return render(request, session, "app.html", app=app, recovered=outcomes, title=application)
 
 
 @router.post("/apps/{application}/deploy")
@@ -146,12 +157,27 @@ async def detail(
 
 @router.get("/history", response_class=HTMLResponse)
 async def history(
-    request: Request, session: SessionDep, dashboard: DashboardDep, application: str = ""
+    request: Request,
+    session: SessionDep,
+    dashboard: DashboardDep,
+    application: str = "",
+    wanted: Annotated[str, Query(alias="status")] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     if application:
         dashboard.manifest(application)
-    records = dashboard.store.deploys(application or None, 100)
-    deploys = [views.deploy_row(r) for r in records]
+    if wanted and wanted not in views.DEPLOY_STATUSES:
+        known = ", ".join(views.DEPLOY_STATUSES)
+        raise InputError(f"status {wanted!r}: expected one of {known}")
+    listing = views.history_page(dashboard.store, application or None, wanted or None, page)
     return render(
-        request, session, "history.html", deploys=deploys, application=application, title="History"
+        request,
+        session,
+        "history.html",
+        **listing,
+        application=application,
+        status=wanted,
+        applications=list(dashboard.manifests),
+        statuses=views.DEPLOY_STATUSES,
+        title="History",
     )

@@ -19,6 +19,8 @@ X0, X1 = 130.0, 990.0
 AXIS = 26
 ROW = 30
 WAVE_GAP = 8
+CHAR_WIDTH = 6.2
+"""Roughly how wide a character of the 11px label font is, in viewBox units."""
 TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
 LEGEND = (
     ("out_of_rotation succeeded", "out of rotation"),
@@ -121,8 +123,13 @@ def _rect(span: Span, scale: Scale, y: float) -> dict[str, Any]:
         x, width, top, height = x - 2, 4.0, y + 1, ROW - 2
     else:
         top, height = y + 8, ROW - 16
+    label = span.label if span.kind not in {OUT_OF_ROTATION, OUTCOME} else ""
+    fits = len(label) * CHAR_WIDTH + 6 <= width
     return {
         "span": span,
+        "text": label if fits else "",
+        "text_x": round(x + 3, 2),
+        "text_y": y + ROW / 2 + 4,
         "x": round(x, 2),
         "y": top,
         "width": round(width, 2),

@@ -17,9 +17,12 @@ from baton.execution.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
 from baton.settings import describe
 from baton.state import DeployRecord, Store
+from baton.web import guidance
 from baton.web.dashboard import Dashboard
+from baton.web.guidance import PREVIEW_VERSION
 
-PREVIEW_VERSION = "next"
+DEPLOY_STATUSES = ("running", "succeeded", "failed", "cancelled", "abandoned")
+HISTORY_PAGE = 25
 VERSION_SOURCE = "history: the last deploy that succeeded on the server"
 
 Json = dict[str, Any]
@@ -94,9 +97,14 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
     plan = dashboard.plan(app, DeployOptions(PREVIEW_VERSION))
     serial = dashboard.plan(app, DeployOptions(PREVIEW_VERSION, Strategy.SERIAL))
     holder = dashboard.store.lock_holder(app)
+    summary = await application(dashboard, manifest)
     return {
-        **await application(dashboard, manifest),
-        "settings": settings(dashboard.store, app),
+        **summary,
+        "attention": guidance.attention(dashboard, manifest, summary["servers"]),
+        "deploy_confirmation": guidance.confirmation(plan),
+        "settings": [
+            guidance.with_preview(dashboard, app, s) for s in settings(dashboard.store, app)
+        ],
         "load_balancer_values": [v.to_dict() for v in plan.values],
         "next_deploy": plan_to_dict(plan),
         "serial_extra_seconds": serial.estimated_extra_seconds,
@@ -131,3 +139,18 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
 def deploy_timeline(store: Store, record: DeployRecord) -> DeployTimeline:
     """The deploy's spans from its recorded events; a running one drawn up to now."""
     return timeline_of(record, store.events(record.id), time.time())
+
+
+def history_page(store: Store, application: str | None, status: str | None, page: int) -> Json:
+    """One page of history, newest first, with the numbers the page's links need."""
+    total = store.count_deploys(application, status)
+    offset = (page - 1) * HISTORY_PAGE
+    records = store.deploys(application, HISTORY_PAGE, status=status, offset=offset)
+    return {
+        "deploys": [deploy_row(r) for r in records],
+        "total": total,
+        "page": page,
+        "pages": max((total + HISTORY_PAGE - 1) // HISTORY_PAGE, 1),
+        "first": offset + 1 if records else 0,
+        "last": offset + len(records),
+    }

@@ -43,3 +43,44 @@
   document.getElementById("cancel-options").addEventListener("click", () => dialog.close());
   form.addEventListener("change", refresh);
 })();
+
+// Confirmations: a form with data-confirm (Deploy, Redeploy, Recover, a setting's switch) shows
+// what it will do - the server wrote the words from the plan - and acts only on OK.
+(() => {
+  const dialog = document.getElementById("confirm-dialog");
+  if (!dialog) return;
+  const text = document.getElementById("confirm-text");
+  const ok = document.getElementById("confirm-ok");
+  let waiting = null;  // the form waiting for an answer
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm || form.dataset.confirmed) return;
+    event.preventDefault();
+    waiting = form;
+    text.textContent = form.dataset.confirm;
+    ok.textContent = form.dataset.confirmAction || "OK";
+    dialog.showModal();
+  });
+
+  dialog.addEventListener("close", () => {
+    const form = waiting;
+    waiting = null;
+    if (!form) return;
+    if (dialog.returnValue === "ok") {
+      form.dataset.confirmed = "yes";
+      form.submit();
+    } else {
+      form.querySelectorAll('input[type="checkbox"]').forEach((box) => { box.checked = !box.checked; });
+    }
+  });
+
+  // A setting's switch submits its form (through the confirmation above).
+  document.querySelectorAll("form.setting input[type=checkbox]").forEach((box) => {
+    box.addEventListener("change", () => box.form.requestSubmit());
+  });
+
+  // After Recover the page is the POST's answer: show the application's own address.
+  const recovered = document.getElementById("recovered");
+  if (recovered) history.replaceState(null, "", recovered.dataset.url);
+})();
