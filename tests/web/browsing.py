@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page
 
@@ -62,3 +63,26 @@ def rotation_spans(page: Page) -> list[tuple[str, float, float]]:
     )
     spans = [(name, float(out), float(back)) for name, out, back in rows if out and back]
     return sorted(spans, key=lambda span: span[1])
+
+
+TIMELINE_SPANS = """rects => rects.map(r => ({server: r.closest('g').dataset.server,
+    kind: r.dataset.kind, status: r.dataset.status, label: r.dataset.label,
+    start: Number(r.dataset.start), end: Number(r.dataset.end),
+    x: Number(r.getAttribute('x')), width: Number(r.getAttribute('width'))}))"""
+
+
+def timeline_spans(page: Page) -> list[dict[str, Any]]:
+    """Every span the timeline picture draws, with its times and its geometry."""
+    spans: list[dict[str, Any]] = page.eval_on_selector_all(
+        "#timeline-svg rect.span", TIMELINE_SPANS
+    )
+    return spans
+
+
+def confirm(page: Page, button: str, action: str) -> str:
+    """Click ``button``, read the confirmation dialog and accept it with ``action``."""
+    page.get_by_role("button", name=button, exact=True).click()
+    dialog = page.locator("#confirm-dialog")
+    text = dialog.locator("#confirm-text").inner_text()
+    dialog.get_by_role("button", name=action).click()
+    return text

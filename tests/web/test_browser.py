@@ -45,12 +45,22 @@ def test_toggle_parallel_and_the_cli_agrees(page: Page, state_dir: Path) -> None
     switch = page.get_by_role("switch", name="deploy.parallel")
     expect(switch).not_to_be_checked()
     switch.click()
+    confirm = page.locator("#confirm-dialog")
+    expect(confirm).to_contain_text("Set deploy.parallel to true.")
+    expect(confirm).to_contain_text("Strategy: parallel: all at once, load balancers untouched")
+    shot(page, "settings-parallel-confirm")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(switch).not_to_be_checked()
+    assert cli_setting(state_dir, "shop", "deploy.parallel") == "false"
+    switch.click()
+    confirm.get_by_role("button", name="Change it").click()
     expect(page.get_by_role("switch", name="deploy.parallel")).to_be_checked()
     row = page.locator('tr[data-setting="deploy.parallel"]')
     expect(row.locator(".value")).to_have_text("true")
     shot(page, "settings-parallel-on")
     assert cli_setting(state_dir, "shop", "deploy.parallel") == "true"
     page.get_by_role("switch", name="deploy.parallel").click()
+    page.get_by_role("button", name="Change it").click()
     expect(row.locator(".value")).to_have_text("false")
     assert cli_setting(state_dir, "shop", "deploy.parallel") == "false"
 
@@ -115,6 +125,9 @@ def test_without_the_login_token_the_browser_gets_401(browser: Browser, server: 
 
 def test_cancel_button_interrupts_the_deploy(page: Page, state_dir: Path) -> None:
     page.get_by_role("button", name="Deploy", exact=True).click()
+    expect(page.locator("#confirm-text")).to_contain_text("Strategy: serial: one server at a time")
+    expect(page.locator("#confirm-text")).to_contain_text("Load balancer waits add about 0s")
+    page.get_by_role("button", name="Deploy now").click()
     expect(page.locator("h1")).to_contain_text("Deploy #1")
     page.get_by_role("button", name="Cancel deploy").click()
     expect(page.locator("#status")).to_have_text("cancelled", timeout=15_000)
