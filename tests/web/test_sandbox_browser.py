@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, expect
 
+from baton.drivers import Membership
 from baton.sandbox import fleet
 from baton.sandbox.status import IN_ROTATION, membership
 from baton.state import Store
@@ -37,6 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 WAIT = 1
 """Seconds the sandbox's load balancer waits last: each shows on the timeline."""
+OUT_OF_ROTATION = Membership.OUT_OF_ROTATION.value
 RECORDED = 0.2
 """How close a drawn out-of-rotation span must be to the removal and re-adding recorded."""
 
@@ -60,7 +63,8 @@ def logged_in(browser: Browser, server: LiveServer) -> Iterator[Page]:
 
 class HAProxySamples:
     """HAProxy's own view of who is out of rotation, read every 50 ms in a thread:
-    (asked at, answered at, servers out)."""
+    (asked at, answered at, servers out). Out means taken out (maintenance); a server just put
+    back may still be "down" until HAProxy's own health check passes, which is not ours."""
 
     def __init__(self, socket: Path) -> None:
         self.socket = socket
@@ -72,7 +76,7 @@ class HAProxySamples:
         while not self._stop.is_set():
             asked = time.time()
             members = await membership(self.socket)
-            out = frozenset(name for name, m in members.items() if m != IN_ROTATION)
+            out = frozenset(name for name, m in members.items() if m == OUT_OF_ROTATION)
             self.samples.append((asked, time.time(), out))
             await asyncio.sleep(0.05)
 
@@ -83,6 +87,13 @@ class HAProxySamples:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def haproxy_says(sandbox: fleet.Sandbox) -> dict[str, str]:
+    """Each server's membership as HAProxy reports it (asked from a thread: Playwright's sync
+    API owns this thread's event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, membership(sandbox.haproxy_socket)).result()
 
 
 def watch(page: Page, timeout: float) -> list[dict[str, Any]]:
@@ -241,7 +252,7 @@ def test_cancelled_deploy_shows_the_interrupted_step_and_recover_puts_the_server
         expect(row.locator("rect.outcome.cancelled")).to_have_count(1)
         expect(row.locator("rect.out_of_rotation")).to_have_attribute("data-status", "left out")
         shot(page, "timeline-cancelled")
-        assert asyncio.run(membership(sandbox.haproxy_socket))[first] != IN_ROTATION
+        assert haproxy_says(sandbox)[first] != IN_ROTATION
 
         page.goto("/apps/sandbox")
         banner = page.locator("#attention")
@@ -254,7 +265,7 @@ def test_cancelled_deploy_shows_the_interrupted_step_and_recover_puts_the_server
             f"{first}: put back into rotation on haproxy"
         )
         assert page.url.endswith("/apps/sandbox")
-        members = asyncio.run(membership(sandbox.haproxy_socket))
+        members = haproxy_says(sandbox)
         assert set(members.values()) == {IN_ROTATION}, members
         expect(page.locator("#attention")).to_have_count(0)
         expect(page.locator("section .servers .rotation, table.servers .rotation")).to_have_text(
