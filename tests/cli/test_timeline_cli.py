@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from baton.cli.main import main
+from baton.execution.events import DeployFinished
 from baton.state import Store
 from tests.execution.test_timeline import T0, record, served, started
 
@@ -24,8 +25,6 @@ WIDTH = 80
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     """A finished serial deploy of web1 (0-4.7 s) then web2 (4.7-9.4 s)."""
-    from baton.execution.events import DeployFinished
-
     finished = DeployFinished(deploy_id=1, status="succeeded", summary="", at=T0 + 9.4)
     events = [started(), *served("web1", T0), *served("web2", T0 + 4.7), finished]
     record(Store(tmp_path), events, "succeeded")
