@@ -14,6 +14,7 @@ from baton._exceptions import (
     LockError,
     ManifestError,
     SettingError,
+    StateError,
     StepError,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "LockError",
     "ManifestError",
     "SettingError",
+    "StateError",
     "StepError",
 ]

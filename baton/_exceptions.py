@@ -3,7 +3,8 @@
 BatonError                      -- anything baton reports without a traceback
 ├── InputError                  -- bad input; exit status 2; nothing has changed
 │   ├── ManifestError           -- the manifest: names file, line and key path
-│   └── SettingError            -- an unknown setting or an invalid value
+│   ├── SettingError            -- an unknown setting or an invalid value
+│   └── StateError              -- the state cannot be opened or used (names where it is)
 ├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
 ├── StepError                   -- a step exited non-zero or timed out
 ├── HealthCheckError            -- a server did not become healthy in time
@@ -53,6 +54,10 @@ class ManifestError(InputError):
 
 class SettingError(InputError):
     """An unknown setting key or a value the setting does not accept."""
+
+
+class StateError(InputError):
+    """baton's state cannot be opened or used: the message names it and what to do."""
 
 
 class ConnectionError_(BatonError):

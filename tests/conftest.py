@@ -22,6 +22,7 @@ import pytest
 
 from baton.sandbox import fleet
 from baton.sandbox.processes import in_use
+from tests.postgres import Cluster, running_cluster
 
 SANDBOX_SERVERS = 3
 FIRST_TEST_ADDRESS = fleet.ADDRESSES.index("127.0.1.21")
@@ -65,3 +66,16 @@ def sandbox_fleet() -> Iterator[fleet.Sandbox]:
     """A running 3-server sandbox (real sshd, apps, HAProxy) for the whole test session."""
     with running_sandbox(SANDBOX_SERVERS) as sandbox:
         yield sandbox
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL 15 cluster on a loopback port for the whole session."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return postgres_cluster.new_database()

@@ -9,7 +9,7 @@ from typing import Any
 
 from baton._exceptions import InputError
 from baton.config import Manifest, load_manifest
-from baton.state import Store, default_state_dir
+from baton.state import Store, default_state
 
 
 def add_app(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +20,10 @@ def add_app(parser: argparse.ArgumentParser) -> None:
 def add_state(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
-        type=Path,
         default=None,
-        metavar="DIR",
-        help="state directory (default: $BATON_STATE or ~/.local/state/baton)",
+        metavar="DIR|URL",
+        help="state directory, or postgresql://user@host:port/db for a state a team shares "
+        "(default: $BATON_STATE or ~/.local/state/baton)",
     )
 
 
@@ -43,7 +43,7 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def open_store(args: argparse.Namespace) -> Store:
-    return Store(args.state or default_state_dir())
+    return Store(args.state or default_state())
 
 
 def manifest_for(args: argparse.Namespace) -> Manifest:

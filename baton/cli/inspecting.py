@@ -112,7 +112,7 @@ def show_deploy(args: argparse.Namespace) -> int:
     store = open_store(args)
     record = store.deploy(args.deploy_id)
     if record is None:
-        raise InputError(f"no deploy #{args.deploy_id} in {store.path}")
+        raise InputError(f"no deploy #{args.deploy_id} in {store.location}")
     servers, steps = store.server_results(record.id), store.step_results(record.id)
     events = store.events(record.id)
     rotation = [e for e in events if e.kind == "load_balancer"]

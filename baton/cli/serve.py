@@ -9,7 +9,7 @@ from pathlib import Path
 
 from baton._exceptions import InputError
 from baton.cli.common import add_state
-from baton.state import default_state_dir
+from baton.state import default_state
 
 EPILOG = """\
 The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
         raise InputError(
             f"the dashboard needs the web extra: pip install 'baton[web]' ({exc})"
         ) from None
-    app = create_app(args.state or default_state_dir(), args.files or [Path("baton.yml")])
+    app = create_app(args.state or default_state(), args.files or [Path("baton.yml")])
     credentials = app.state.credentials
     base = f"http://{_url_host(args.host)}:{args.port}"
     if not _is_loopback(args.host):

@@ -30,6 +30,8 @@ from baton.settings import Settings
 from baton.state import JournalEntry, LockHolder, Store
 
 FLUSH_EVERY = 0.2
+HEARTBEAT_EVERY = 5.0
+"""Seconds between lock heartbeats: well under baton.state.records.STALE_AFTER."""
 LOCK_POLL = 0.5
 
 
@@ -135,7 +137,7 @@ async def _run_recorded(
     emit(_started(plan, deploy_id))
     for warning in plan.warnings:
         emit(Warning_(message=warning))
-    flusher = asyncio.create_task(_flush_periodically(recorder))
+    flusher = asyncio.create_task(_flush_periodically(recorder, store, deploy_id))
     status, summary = "cancelled", "the deploy was interrupted"
     try:
         await _recover(engine, store, deploy_id, connections)
@@ -202,10 +204,15 @@ def _fan_out(sinks: Sequence[EventSink]) -> EventSink:
     return emit
 
 
-async def _flush_periodically(recorder: Recorder) -> None:
+async def _flush_periodically(recorder: Recorder, store: Store, deploy_id: int) -> None:
+    """Write recorded events out, and beat the lock's heartbeat now and then."""
+    beaten = time.monotonic()
     while True:
         await asyncio.sleep(FLUSH_EVERY)
         recorder.flush()
+        if time.monotonic() - beaten >= HEARTBEAT_EVERY:
+            store.heartbeat(deploy_id)
+            beaten = time.monotonic()
 
 
 def _journal(store: Store, application: str, deploy_id: int) -> Journal:

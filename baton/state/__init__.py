@@ -1,4 +1,5 @@
-"""State: settings, applied load balancer values, deploy history, lock and journal in SQLite."""
+"""State: settings, applied values, deploy history, lock, journal and profiles (SQLite or
+PostgreSQL)."""
 
 from baton.state.records import (
     AppliedValue,
@@ -9,7 +10,7 @@ from baton.state.records import (
     StepResult,
     StoredEvent,
 )
-from baton.state.store import Store, default_state_dir
+from baton.state.store import Store, default_state, default_state_dir
 
 __all__ = [
     "AppliedValue",
@@ -20,5 +21,6 @@ __all__ = [
     "StepResult",
     "Store",
     "StoredEvent",
+    "default_state",
     "default_state_dir",
 ]

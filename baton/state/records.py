@@ -21,6 +21,11 @@ class AppliedValue:
     applied_at: float
 
 
+STALE_AFTER = 60.0
+"""Seconds without a heartbeat after which a lock held from another machine is stale. A
+running deploy beats every few seconds (baton.execution.runner.HEARTBEAT_EVERY)."""
+
+
 @dataclass(frozen=True)
 class LockHolder:
     """Who holds an application's deploy lock."""
@@ -29,15 +34,18 @@ class LockHolder:
     host: str
     pid: int
     since: float = 0.0
+    heartbeat: float | None = None
 
     @classmethod
     def this_process(cls) -> LockHolder:
         return cls(deploy_id=0, host=socket.gethostname(), pid=os.getpid())
 
-    def alive(self) -> bool:
-        """True unless the holder ran on this host and its process is gone."""
+    def alive(self, now: float | None = None) -> bool:
+        """On this host: its process still runs. On another host (a shared PostgreSQL state),
+        whose process cannot be checked: its last heartbeat is under STALE_AFTER old."""
         if self.host != socket.gethostname():
-            return True
+            last = self.heartbeat if self.heartbeat is not None else self.since
+            return (now if now is not None else time.time()) - last < STALE_AFTER
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -127,7 +135,7 @@ class ServerResult:
             self.server,
             self.status,
             self.detail,
-            self.in_rotation,
+            None if self.in_rotation is None else int(self.in_rotation),
             self.started_at,
             self.finished_at,
         )

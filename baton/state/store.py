@@ -1,22 +1,23 @@
 """The state store: the one module that owns baton's SQL.
 
-One SQLite file (WAL mode, so a dashboard can read while a deploy writes) holds settings, the
-load balancer values deploys applied, deploys with per-server and per-step results, the event
-stream of each deploy, the per-application deploy lock and the load balancer journal.
+Settings, the load balancer values deploys applied, deploys with per-server and per-step
+results, the event stream of each deploy, the per-application deploy lock, the load balancer
+journal and deploy profiles. Where they live is a backend behind one small interface
+(:mod:`baton.state.database`): one SQLite file by default, or a PostgreSQL database a team
+shares (``--state postgresql://...``). The SQL here is written once, portable to both.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from baton._exceptions import LockError
+from baton._exceptions import LockError, StateError
+from baton.state.database import Database, is_url
 from baton.state.records import (
     AppliedValue,
     DeployRecord,
@@ -26,9 +27,7 @@ from baton.state.records import (
     StepResult,
     StoredEvent,
 )
-from baton.state.schema import SCHEMA
-
-STATE_FILE = "baton.sqlite3"
+from baton.state.schema import upgrade
 
 
 def default_state_dir() -> Path:
@@ -39,46 +38,45 @@ def default_state_dir() -> Path:
     return Path(base) / "baton"
 
 
-class Store:
-    """Baton's state in one SQLite file under ``directory``."""
+def default_state() -> str:
+    """Where the state is when no --state is given: ``$BATON_STATE`` (a directory or a
+    PostgreSQL URL), else the default directory."""
+    return os.environ.get("BATON_STATE") or str(default_state_dir())
 
-    def __init__(self, directory: Path | str) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.path = self.directory / STATE_FILE
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+
+def open_database(location: str | Path) -> Database:
+    """The backend for ``location``: a PostgreSQL URL, else an SQLite state directory."""
+    if is_url(location):
+        from baton.state.postgres import PostgresDatabase
+
+        return PostgresDatabase(str(location))
+    from baton.state.sqlite import SQLiteDatabase
+
+    return SQLiteDatabase(Path(location))
+
+
+class Store:
+    """baton's state at ``location`` (a directory for SQLite, or a PostgreSQL URL)."""
+
+    def __init__(self, location: str | Path) -> None:
+        self._db = open_database(location)
+        self.location = self._db.location
+        upgrade(self._db)
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; taken IMMEDIATE so two processes never interleave."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     # settings ---------------------------------------------------------------------------
 
     def settings(self, application: str) -> dict[str, str]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT key, value FROM settings WHERE application = ?", (application,)
         )
         return {row["key"]: row["value"] for row in rows}
 
     def set_setting(self, application: str, key: str, value: str) -> None:
-        with self.transaction() as db:
-            db.execute(
+        with self._db.transaction():
+            self._db.query(
                 "INSERT INTO settings (application, key, value, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (application, key) DO UPDATE"
                 " SET value = excluded.value, updated_at = excluded.updated_at",
@@ -88,12 +86,12 @@ class Store:
     # load balancer values -----------------------------------------------------------------
 
     def applied_values(self, application: str) -> list[AppliedValue]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT load_balancer, key, value, deploy_id, applied_at FROM lb_values"
             " WHERE application = ? ORDER BY load_balancer, key",
             (application,),
         )
-        return [AppliedValue(**dict(row)) for row in rows]
+        return [AppliedValue(**row) for row in rows]
 
     # deploys ----------------------------------------------------------------------------
 
@@ -111,34 +109,34 @@ class Store:
         All in one transaction: either the deploy exists with its lock and values, or nothing
         changed. ``values`` are (load balancer, key, value); a value of "0" clears the key.
         """
-        with self.transaction() as db:
-            self._check_lock(db, application)
-            cursor = db.execute(
+        with self._db.transaction():
+            self._check_lock(application)
+            now = time.time()
+            (row,) = self._db.query(
                 "INSERT INTO deploys (application, version, strategy, status, started_at, plan)"
-                " VALUES (?, ?, ?, 'running', ?, ?)",
-                (application, version, strategy, time.time(), json.dumps(plan)),
+                " VALUES (?, ?, ?, 'running', ?, ?) RETURNING id",
+                (application, version, strategy, now, json.dumps(plan)),
             )
-            deploy_id = int(cursor.lastrowid or 0)
-            db.execute(
-                "INSERT INTO locks (application, deploy_id, host, pid, since)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (application, deploy_id, holder.host, holder.pid, time.time()),
+            deploy_id = int(row["id"])
+            self._db.query(
+                "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (application, deploy_id, holder.host, holder.pid, now, now),
             )
             for load_balancer, key, value in values:
-                self._apply_value(db, application, deploy_id, load_balancer, key, value)
+                self._apply_value(application, deploy_id, load_balancer, key, value)
         return deploy_id
 
-    @staticmethod
     def _apply_value(
-        db: sqlite3.Connection, application: str, deploy_id: int, lb: str, key: str, value: str
+        self, application: str, deploy_id: int, lb: str, key: str, value: str
     ) -> None:
         if value in {"0", ""}:
-            db.execute(
+            self._db.query(
                 "DELETE FROM lb_values WHERE application = ? AND load_balancer = ? AND key = ?",
                 (application, lb, key),
             )
             return
-        db.execute(
+        self._db.query(
             "INSERT INTO lb_values (application, load_balancer, key, value, deploy_id, applied_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (application, load_balancer, key) DO UPDATE"
             " SET value = excluded.value, deploy_id = excluded.deploy_id,"
@@ -147,12 +145,12 @@ class Store:
         )
 
     def finish_deploy(self, deploy_id: int, status: str, summary: str) -> None:
-        with self.transaction() as db:
-            db.execute(
+        with self._db.transaction():
+            self._db.query(
                 "UPDATE deploys SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
                 (status, summary, time.time(), deploy_id),
             )
-            db.execute("DELETE FROM locks WHERE deploy_id = ?", (deploy_id,))
+            self._db.query("DELETE FROM locks WHERE deploy_id = ?", (deploy_id,))
 
     def deploys(
         self,
@@ -164,15 +162,16 @@ class Store:
     ) -> list[DeployRecord]:
         """Newest first, optionally of one application and one status, skipping ``offset``."""
         where, args = self._deploy_filter(application, status)
-        rows = self._db.execute(
+        rows = self._db.query(
             f"SELECT * FROM deploys{where} ORDER BY id DESC LIMIT ? OFFSET ?",
             (*args, limit, offset),
         )
-        return [DeployRecord.from_row(dict(row)) for row in rows]
+        return [DeployRecord.from_row(row) for row in rows]
 
     def count_deploys(self, application: str | None = None, status: str | None = None) -> int:
         where, args = self._deploy_filter(application, status)
-        return int(self._db.execute(f"SELECT COUNT(*) FROM deploys{where}", args).fetchone()[0])
+        rows = self._db.query(f"SELECT COUNT(*) AS n FROM deploys{where}", args)
+        return int(rows[0]["n"])
 
     @staticmethod
     def _deploy_filter(application: str | None, status: str | None) -> tuple[str, tuple[str, ...]]:
@@ -184,20 +183,20 @@ class Store:
         )
 
     def deploy(self, deploy_id: int) -> DeployRecord | None:
-        row = self._db.execute("SELECT * FROM deploys WHERE id = ?", (deploy_id,)).fetchone()
-        return DeployRecord.from_row(dict(row)) if row else None
+        rows = self._db.query("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
+        return DeployRecord.from_row(rows[0]) if rows else None
 
     def last_successful(self, application: str, before: int | None = None) -> DeployRecord | None:
-        row = self._db.execute(
+        rows = self._db.query(
             "SELECT * FROM deploys WHERE application = ? AND status = 'succeeded'"
             " AND id < ? ORDER BY id DESC LIMIT 1",
             (application, before if before is not None else 2**62),
-        ).fetchone()
-        return DeployRecord.from_row(dict(row)) if row else None
+        )
+        return DeployRecord.from_row(rows[0]) if rows else None
 
     def last_success_per_server(self, application: str) -> dict[str, DeployRecord]:
         """Each server's last deploy that succeeded on it: the version it should be running."""
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT r.server AS on_server, d.* FROM deploys d"
             " JOIN server_results r ON r.deploy_id = d.id"
             " WHERE d.application = ? AND r.status = 'succeeded' ORDER BY d.id",
@@ -220,67 +219,80 @@ class Store:
         servers: list[ServerResult],
     ) -> None:
         """Write a batch of events and finished results in one transaction."""
-        with self.transaction() as db:
-            db.executemany(
+        with self._db.transaction():
+            self._db.execute_many(
                 "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
                 [(deploy_id, e.seq, e.at, e.kind, json.dumps(e.data)) for e in events],
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO step_results (deploy_id, server, step, status,"
-                " exit_status, started_at, finished_at, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.execute_many(
+                "INSERT INTO step_results (deploy_id, server, step, status,"
+                " exit_status, started_at, finished_at, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (deploy_id, server, step) DO UPDATE SET status = excluded.status,"
+                " exit_status = excluded.exit_status, started_at = excluded.started_at,"
+                " finished_at = excluded.finished_at, output = excluded.output",
                 [(deploy_id, *s.values()) for s in steps],
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO server_results (deploy_id, server, status, detail,"
-                " in_rotation, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self._db.execute_many(
+                "INSERT INTO server_results (deploy_id, server, status, detail,"
+                " in_rotation, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (deploy_id, server) DO UPDATE SET status = excluded.status,"
+                " detail = excluded.detail, in_rotation = excluded.in_rotation,"
+                " started_at = excluded.started_at, finished_at = excluded.finished_at",
                 [(deploy_id, *s.values()) for s in servers],
             )
 
     def events(self, deploy_id: int, after: int = 0) -> list[StoredEvent]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT seq, at, kind, data FROM events WHERE deploy_id = ? AND seq > ? ORDER BY seq",
             (deploy_id, after),
         )
         return [StoredEvent(r["seq"], r["at"], r["kind"], json.loads(r["data"])) for r in rows]
 
     def server_results(self, deploy_id: int) -> list[ServerResult]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT server, status, detail, in_rotation, started_at, finished_at"
             " FROM server_results WHERE deploy_id = ? ORDER BY started_at, server",
             (deploy_id,),
         )
-        return [ServerResult.from_row(dict(row)) for row in rows]
+        return [ServerResult.from_row(row) for row in rows]
 
     def step_results(self, deploy_id: int) -> list[StepResult]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT server, step, status, exit_status, started_at, finished_at, output"
             " FROM step_results WHERE deploy_id = ? ORDER BY started_at",
             (deploy_id,),
         )
-        return [StepResult(**dict(row)) for row in rows]
+        return [StepResult(**row) for row in rows]
 
     # lock -------------------------------------------------------------------------------
 
     def lock_holder(self, application: str) -> LockHolder | None:
-        row = self._db.execute(
-            "SELECT deploy_id, host, pid, since FROM locks WHERE application = ?", (application,)
-        ).fetchone()
-        return LockHolder(**dict(row)) if row else None
+        rows = self._db.query(
+            "SELECT deploy_id, host, pid, since, heartbeat FROM locks WHERE application = ?",
+            (application,),
+        )
+        return LockHolder(**rows[0]) if rows else None
+
+    def heartbeat(self, deploy_id: int) -> None:
+        """Say the deploy holding a lock is alive: how a holder on another machine is judged."""
+        self._db.query(
+            "UPDATE locks SET heartbeat = ? WHERE deploy_id = ?", (time.time(), deploy_id)
+        )
 
     def release_lock(self, application: str) -> LockHolder | None:
-        with self.transaction() as db:
+        with self._db.transaction():
             holder = self.lock_holder(application)
-            db.execute("DELETE FROM locks WHERE application = ?", (application,))
+            self._db.query("DELETE FROM locks WHERE application = ?", (application,))
         return holder
 
-    def _check_lock(self, db: sqlite3.Connection, application: str) -> None:
+    def _check_lock(self, application: str) -> None:
         holder = self.lock_holder(application)
         if holder is None:
             return
         if holder.alive():
             raise LockError(f"{application}: a deploy is already running ({holder.describe()})")
-        db.execute("DELETE FROM locks WHERE application = ?", (application,))
-        db.execute(
+        self._db.query("DELETE FROM locks WHERE application = ?", (application,))
+        self._db.query(
             "UPDATE deploys SET status = 'abandoned', finished_at = ? "
             "WHERE id = ? AND status = 'running'",
             (time.time(), holder.deploy_id),
@@ -290,17 +302,87 @@ class Store:
 
     def journal(self, entry: JournalEntry) -> None:
         """Record a load balancer change before it is made ("intended") and after ("done")."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO journal (application, load_balancer, server, action,"
-                " state, deploy_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        with self._db.transaction():
+            self._db.query(
+                "INSERT INTO journal (application, load_balancer, server, action,"
+                " state, deploy_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (application, load_balancer, server) DO UPDATE SET"
+                " action = excluded.action, state = excluded.state,"
+                " deploy_id = excluded.deploy_id, at = excluded.at",
                 entry.values(),
             )
 
     def journal_entries(self, application: str) -> list[JournalEntry]:
-        rows = self._db.execute(
+        rows = self._db.query(
             "SELECT application, load_balancer, server, action, state, deploy_id, at"
             " FROM journal WHERE application = ? ORDER BY at",
             (application,),
         )
-        return [JournalEntry(**dict(row)) for row in rows]
+        return [JournalEntry(**row) for row in rows]
+
+    # profiles ---------------------------------------------------------------------------
+
+    def save_profile(self, application: str, name: str, options: dict[str, Any]) -> None:
+        """Save (or replace) a named set of one-off deploy options."""
+        with self._db.transaction():
+            self._db.query(
+                "INSERT INTO profiles (application, name, options, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (application, name) DO UPDATE"
+                " SET options = excluded.options, updated_at = excluded.updated_at",
+                (application, name, json.dumps(options, sort_keys=True), time.time()),
+            )
+
+    def profiles(self, application: str) -> dict[str, dict[str, Any]]:
+        rows = self._db.query(
+            "SELECT name, options FROM profiles WHERE application = ? ORDER BY name",
+            (application,),
+        )
+        return {row["name"]: json.loads(row["options"]) for row in rows}
+
+    def delete_profile(self, application: str, name: str) -> bool:
+        with self._db.transaction():
+            deleted = self._db.query(
+                "DELETE FROM profiles WHERE application = ? AND name = ? RETURNING name",
+                (application, name),
+            )
+        return bool(deleted)
+
+    # copying ----------------------------------------------------------------------------
+
+    def copy_into(self, target: Store) -> dict[str, int]:
+        """Copy everything but live locks into ``target``, which must hold no deploys yet.
+
+        Deploy ids are kept, so history, journal and applied values still point at the right
+        deploys. Returns the number of rows copied per table.
+        """
+        if target.deploys(limit=1):
+            raise StateError(
+                f"{target.location} already holds deploys; copy into an empty state"
+            )
+        copied: dict[str, int] = {}
+        with target._db.transaction():
+            for table in COPIED_TABLES:
+                rows = self._db.query(f"SELECT * FROM {table}")
+                if rows:
+                    columns = list(rows[0])
+                    target._db.execute_many(
+                        f"INSERT INTO {table} ({', '.join(columns)})"
+                        f" VALUES ({', '.join('?' for _ in columns)})",
+                        [tuple(row[c] for c in columns) for row in rows],
+                    )
+                copied[table] = len(rows)
+            target._db.continue_ids("deploys")
+        return copied
+
+
+COPIED_TABLES = (
+    "settings",
+    "deploys",
+    "lb_values",
+    "server_results",
+    "step_results",
+    "events",
+    "journal",
+    "profiles",
+)
+"""Every table ``baton state copy`` moves; locks are live, so they stay behind."""

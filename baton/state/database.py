@@ -1,0 +1,51 @@
+"""The one interface the store talks SQL through, whatever holds the state.
+
+:class:`baton.state.store.Store` writes portable SQL with ``?`` placeholders; each backend
+(one module each: :mod:`baton.state.sqlite`, :mod:`baton.state.postgres`) runs it, returns rows
+as dictionaries and makes a write transaction exclusive, so two processes never interleave
+their writes (the deploy lock relies on it).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+class Database(abc.ABC):
+    """A connection to baton's state."""
+
+    dialect: str
+    """"sqlite" or "postgresql": the schema's few differences are keyed by it."""
+
+    location: str
+    """Where the state is, as the operator named it (a path, or a URL without password)."""
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement and return its rows (none for a statement without rows)."""
+
+    @abc.abstractmethod
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """An exclusive write transaction: committed on success, rolled back on any error."""
+
+    def continue_ids(self, table: str) -> None:  # noqa: B027 - only PostgreSQL needs it
+        """After rows were inserted with their ids, make new ids follow the largest."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+
+def is_url(location: str | Path) -> bool:
+    """True for a PostgreSQL URL; anything else names an SQLite state directory."""
+    return str(location).startswith(("postgresql://", "postgres://"))
