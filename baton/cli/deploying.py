@@ -10,6 +10,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
+from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, add_manifest, manifest_for, open_store, print_json
 from baton.cli.progress import make_renderer
 from baton.config import Manifest
@@ -18,6 +19,7 @@ from baton.execution import DeployReport, prepare, run_deploy
 from baton.execution.rollback import rollback_version
 from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Plan, Strategy, plan_to_dict, release_version, render_plan
+from baton.planning.profiles import with_profile
 from baton.state import Store
 
 DEPLOY_EPILOG = """\
@@ -106,6 +108,17 @@ def _add_lock_wait(parser: argparse.ArgumentParser) -> None:
 def _add_deploy_arguments(parser: argparse.ArgumentParser, version: bool = True) -> None:
     add_app(parser)
     add_manifest(parser)
+    add_one_off_choices(parser)
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="take the one-off choices saved as this profile (`baton profile save`); flags "
+        "given here still win",
+    )
+
+
+def add_one_off_choices(parser: argparse.ArgumentParser) -> None:
+    """The choices a single deploy can make without changing the settings."""
     strategy = parser.add_mutually_exclusive_group()
     strategy.add_argument(
         "--serial",
@@ -144,11 +157,20 @@ def _add_deploy_arguments(parser: argparse.ArgumentParser, version: bool = True)
     )
 
 
-def _options(args: argparse.Namespace) -> DeployOptions:
+def _options(args: argparse.Namespace, store: Store) -> DeployOptions:
     version = release_version(args.release)
-    return DeployOptions(
+    options = DeployOptions(
         version=version, strategy=args.strategy, run_migrations=args.run_migrations
     )
+    if args.profile is None:
+        return options
+    profile = store.profiles(args.app).get(args.profile)
+    if profile is None:
+        raise InputError(
+            f"--profile {args.profile}: {args.app} has no such profile "
+            f"(saved: {', '.join(store.profiles(args.app)) or 'none'})"
+        )
+    return with_profile(options, args.profile, profile)
 
 
 def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
@@ -160,7 +182,8 @@ def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
 
 def _plan(args: argparse.Namespace) -> Plan:
     manifest, _ = _manifest(args)
-    return prepare(manifest, open_store(args), _options(args))
+    store = open_store(args)
+    return prepare(manifest, store, _options(args, store))
 
 
 def show_plan(args: argparse.Namespace) -> int:
@@ -175,14 +198,14 @@ def show_plan(args: argparse.Namespace) -> int:
 def deploy_release(args: argparse.Namespace) -> int:
     manifest, secrets = _manifest(args)
     store = open_store(args)
-    return _deploy(args, store, prepare(manifest, store, _options(args)), secrets)
+    return _deploy(args, store, prepare(manifest, store, _options(args, store)), secrets)
 
 
 def roll_back(args: argparse.Namespace) -> int:
     manifest, secrets = _manifest(args)
     store = open_store(args)
     args.release = rollback_version(store, args.app, args.to)
-    return _deploy(args, store, prepare(manifest, store, _options(args)), secrets)
+    return _deploy(args, store, prepare(manifest, store, _options(args, store)), secrets)
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:

@@ -54,6 +54,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="draw the timeline: per server, out of rotation, steps, health checks, waits "
         "(scaled to the terminal's width; plain ASCII when not a terminal)",
     )
+    show.add_argument(
+        "--follow",
+        action="store_true",
+        help="stream the deploy's events as they are recorded (from any process or machine "
+        "sharing the state) and exit with its status",
+    )
     show.set_defaults(handler=show_deploy)
 
     lock = commands.add_parser("lock", help="the per-application deploy lock")
@@ -113,6 +119,10 @@ def show_deploy(args: argparse.Namespace) -> int:
     record = store.deploy(args.deploy_id)
     if record is None:
         raise InputError(f"no deploy #{args.deploy_id} in {store.location}")
+    if args.follow:
+        from baton.cli.follow_cmd import follow_deploy
+
+        return follow_deploy(store, record.id)
     servers, steps = store.server_results(record.id), store.step_results(record.id)
     events = store.events(record.id)
     rotation = [e for e in events if e.kind == "load_balancer"]

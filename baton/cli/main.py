@@ -11,7 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from baton._exceptions import BatonError
-from baton.cli import deploying, inspecting, sandbox, serve, settings_cmd
+from baton.cli import (
+    deploying,
+    follow_cmd,
+    inspecting,
+    profiles,
+    sandbox,
+    serve,
+    settings_cmd,
+    state_cmd,
+)
 
 DESCRIPTION = """\
 Deploy a web application to its servers, serially through the load balancers or in parallel.
@@ -21,9 +30,11 @@ Deploy a web application to its servers, serially through the load balancers or 
   baton deploy -s shop --parallel           # one-off parallel deploy; the setting is unchanged
   baton settings set -s shop deploy.parallel true
   baton history -s shop; baton show 12      # what happened
+  baton listen -s shop                      # follow a deploy started elsewhere
 
 The manifest is ./baton.yml unless -f says otherwise; state lives in $BATON_STATE or
-~/.local/state/baton unless --state says otherwise.
+~/.local/state/baton unless --state says otherwise (a directory, or postgresql://... for a
+state a team shares).
 """
 
 
@@ -35,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploying.register(commands)
     settings_cmd.register(commands)
     inspecting.register(commands)
+    follow_cmd.register(commands)
+    profiles.register(commands)
+    state_cmd.register(commands)
     sandbox.register(commands)
     serve.register(commands)
     return parser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from baton.execution.events import (
@@ -22,12 +23,18 @@ from baton.planning import Plan
 class PlainRenderer:
     """One line per event worth reading, output prefixed by its server."""
 
-    def __init__(self, plan: Plan, out: TextIO = sys.stdout, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        servers: Sequence[str],
+        out: TextIO = sys.stdout,
+        quiet: bool = False,
+        shown: Iterable[str] = (),
+    ) -> None:
         self.out = out
         self.quiet = quiet
         self.started = time.monotonic()
-        self.shown = set(plan.warnings)
-        """The plan's warnings, already printed with the plan before the deploy started."""
+        self.shown = set(shown)
+        """Warnings already printed (with the plan, before the deploy started)."""
 
     def __call__(self, event: Event) -> None:
         if self.quiet and not isinstance(event, Warning_):
@@ -83,9 +90,11 @@ class _Row:
 class LiveRenderer(PlainRenderer):
     """Output lines scroll above a block of one status line per server, redrawn in place."""
 
-    def __init__(self, plan: Plan, out: TextIO = sys.stdout) -> None:
-        super().__init__(plan, out)
-        self.rows = {name: _Row() for name in plan.server_order()}
+    def __init__(
+        self, servers: Sequence[str], out: TextIO = sys.stdout, shown: Iterable[str] = ()
+    ) -> None:
+        super().__init__(servers, out, shown=shown)
+        self.rows = {name: _Row() for name in servers}
         self.drawn = 0
         self.last_draw = 0.0
 
@@ -113,6 +122,13 @@ class LiveRenderer(PlainRenderer):
 
 
 def make_renderer(plan: Plan, *, live: bool, quiet: bool) -> PlainRenderer:
+    """The renderer for our own deploy: the plan's warnings were printed with the plan."""
+    return renderer_for(plan.server_order(), live=live, quiet=quiet, shown=plan.warnings)
+
+
+def renderer_for(
+    servers: Sequence[str], *, live: bool, quiet: bool, shown: Iterable[str] = ()
+) -> PlainRenderer:
     if live and not quiet:
-        return LiveRenderer(plan)
-    return PlainRenderer(plan, quiet=quiet)
+        return LiveRenderer(servers, shown=shown)
+    return PlainRenderer(servers, quiet=quiet, shown=shown)

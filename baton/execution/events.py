@@ -137,3 +137,38 @@ class DeployFinished(Event):
 
 
 EventSink = Callable[[Event], None]
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        DeployStarted,
+        Warning_,
+        StageChanged,
+        LoadBalancerChanged,
+        StepStarted,
+        StepOutput,
+        StepFinished,
+        HealthChecked,
+        ServerFinished,
+        DeployFinished,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event | None:
+    """An event back from its stored form (``to_dict``); None for a kind this baton lacks, so
+    a newer baton's events never break an older one following the same state."""
+    cls = EVENT_TYPES.get(data.get("kind", ""))
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    if "stage" in values:
+        values["stage"] = Stage(values["stage"])
+    if "servers" in values:
+        values["servers"] = tuple(values["servers"])
+    try:
+        return cls(**values)
+    except (TypeError, ValueError):
+        return None

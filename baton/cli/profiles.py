@@ -1,0 +1,97 @@
+"""``baton profile save|list|show|delete``: saved one-off deploy options, shared in the state."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from baton._exceptions import InputError
+from baton.cli.common import add_app, add_json, open_store, print_json
+from baton.planning import DeployOptions
+from baton.planning.profiles import describe_profile, profile_of
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+EPILOG = """\
+A profile saves one-off choices under a name; `baton deploy --profile NAME` uses them, and
+flags given with it still win. Profiles live in the state, so a team sharing it shares them.
+
+examples:
+  baton profile save -s shop hotfix --parallel --skip-migrations
+  baton deploy -s shop --profile hotfix --version 1.4.3
+  baton profile list -s shop
+  baton profile delete -s shop hotfix
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from baton.cli.deploying import add_one_off_choices
+
+    parser = commands.add_parser(
+        "profile",
+        help="saved sets of one-off deploy options",
+        description="Save, list, show and delete deployment profiles.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    save = actions.add_parser("save", help="save the given choices under NAME")
+    add_app(save)
+    save.add_argument("name", metavar="NAME")
+    add_one_off_choices(save)
+    save.set_defaults(handler=save_profile)
+    list_ = actions.add_parser("list", help="every profile of the application")
+    add_app(list_)
+    add_json(list_)
+    list_.set_defaults(handler=list_profiles)
+    for verb, text, handler in (
+        ("show", "one profile's choices", show_profile),
+        ("delete", "delete a profile", delete_profile),
+    ):
+        sub = actions.add_parser(verb, help=text)
+        add_app(sub)
+        sub.add_argument("name", metavar="NAME")
+        sub.set_defaults(handler=handler)
+
+
+def save_profile(args: argparse.Namespace) -> int:
+    if not NAME_PATTERN.match(args.name):
+        raise InputError(
+            f"profile name {args.name!r}: use letters, digits and . _ - (at most 64 characters)"
+        )
+    options = DeployOptions(version="", strategy=args.strategy, run_migrations=args.run_migrations)
+    profile = profile_of(options)
+    if not profile:
+        raise InputError(
+            "profile save: give at least one choice (--serial/--parallel, "
+            "--skip-migrations/--run-migrations)"
+        )
+    open_store(args).save_profile(args.app, args.name, profile)
+    print(f"{args.app}: profile {args.name} = {describe_profile(profile)}")
+    return 0
+
+
+def list_profiles(args: argparse.Namespace) -> int:
+    profiles = open_store(args).profiles(args.app)
+    if args.json:
+        print_json(profiles)
+    elif not profiles:
+        print(f"{args.app}: no profiles (save one with `baton profile save -s {args.app} NAME`)")
+    for name, profile in profiles.items() if not args.json else ():
+        print(f"{name:<20} {describe_profile(profile)}")
+    return 0
+
+
+def show_profile(args: argparse.Namespace) -> int:
+    profile = open_store(args).profiles(args.app).get(args.name)
+    if profile is None:
+        raise InputError(f"{args.app}: no profile {args.name!r} (see `baton profile list`)")
+    print(describe_profile(profile))
+    return 0
+
+
+def delete_profile(args: argparse.Namespace) -> int:
+    if not open_store(args).delete_profile(args.app, args.name):
+        raise InputError(f"{args.app}: no profile {args.name!r} (see `baton profile list`)")
+    print(f"{args.app}: profile {args.name} deleted")
+    return 0

@@ -1,0 +1,45 @@
+"""``baton state copy``: move a state (an SQLite directory) into a shared PostgreSQL one."""
+
+from __future__ import annotations
+
+import argparse
+
+from baton.state import Store
+
+EPILOG = """\
+Copies settings, applied load balancer values, history (with the same deploy ids), events,
+the journal and profiles; a running deploy's lock is not copied. The target must hold no
+deploys yet; the source is left as it was.
+
+examples:
+  baton state copy --from ~/.local/state/baton --to postgresql://baton@db.internal/baton
+  export BATON_STATE=postgresql://baton@db.internal/baton     # then every command shares it
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "state",
+        help="move baton's state, e.g. into PostgreSQL for a team",
+        description="Work with baton's state as a whole.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    copy = actions.add_parser(
+        "copy",
+        help="copy every application's state into another (empty) state",
+        description="Copy a whole state into another one, e.g. an SQLite directory into a "
+        "PostgreSQL database a team shares.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="DIR|URL")
+    copy.add_argument("--to", dest="target", required=True, metavar="DIR|URL")
+    copy.set_defaults(handler=copy_state)
+
+
+def copy_state(args: argparse.Namespace) -> int:
+    source, target = Store(args.source), Store(args.target)
+    copied = source.copy_into(target)
+    rows = ", ".join(f"{count} {table}" for table, count in copied.items() if count)
+    print(f"copied {source.location} into {target.location}: {rows or 'nothing (empty state)'}")
+    return 0

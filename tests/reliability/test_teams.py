@@ -1,0 +1,80 @@
+"""A team sharing one PostgreSQL state, on real parts: the reliability fleet (sshd, HAProxy,
+apps), a throw-away PostgreSQL cluster and the real ``baton`` command line in separate
+processes, as two laptops or CI runners would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+
+from baton.sandbox.manifest import APPLICATION
+from baton.state import Store
+from tests.reliability.conftest import Site, run, start
+
+
+def _deploy(site: Site, state: str, version: str, *extra: str) -> list[str]:
+    manifest = site.manifest(lambda data: data["load_balancers"][0]["configuration"].clear())
+    return ["deploy", "-s", APPLICATION, "-f", str(manifest), "--state", state,
+            "--version", version, *extra]  # fmt: skip
+
+
+async def test_two_deploys_sharing_postgresql_one_runs_the_other_names_it(
+    site: Site, postgres_url: str
+) -> None:
+    both = [await start(*_deploy(site, postgres_url, f"pg-race-{n}")) for n in (1, 2)]
+    codes = await asyncio.gather(*(b.finish() for b in both))
+    assert sorted(codes) == [0, 1], [b.output for b in both]
+    winner, loser = both if codes[0] == 0 else both[::-1]
+    holder = rf"deploy #1, pid {winner.process.pid} on {re.escape(socket.gethostname())}, since"
+    assert re.search(rf"a deploy is already running \({holder}", loser.output), loser.output
+    assert [d.status for d in Store(postgres_url).deploys()] == ["succeeded"]
+
+
+async def test_listen_follows_a_deploy_another_process_runs(
+    site: Site, postgres_url: str
+) -> None:
+    listener = await start("listen", "-s", APPLICATION, "--state", postgres_url)
+    await listener.until("waiting for the next one")
+    code, output = await run(*_deploy(site, postgres_url, "followed"))
+    assert code == 0, output
+    assert await listener.finish() == 0, listener.output
+    assert "following deploy #1 of sandbox: version followed, serial" in listener.output
+    first = site.sandbox.servers[0].name
+    for line in (f"{first}: removed (haproxy)", f"{first}: added (haproxy)"):
+        assert line in listener.output and line in output
+    assert output.endswith(listener.output[listener.output.index("deploy #1 succeeded: ") :])
+    shown = await start("show", "1", "--follow", "--state", postgres_url)
+    assert await shown.finish() == 0 and f"{first}: added (haproxy)" in shown.output
+
+
+async def test_profiles_are_shared_and_flags_win(site: Site, postgres_url: str) -> None:
+    saved = await run("profile", "save", "-s", APPLICATION, "hotfix", "--parallel",
+                      "--skip-migrations", "--state", postgres_url)  # fmt: skip
+    assert saved == (0, "sandbox: profile hotfix = parallel, skip migrations")
+    plan = [*_deploy(site, postgres_url, "p1")]
+    plan[0] = "plan"
+    code, output = await run(*plan, "--profile", "hotfix", "--json")
+    assert code == 0, output
+    assert (json.loads(output)["strategy"], json.loads(output)["run_migrations"]) == (
+        "parallel",
+        False,
+    )
+    code, output = await run(*plan, "--profile", "hotfix", "--serial", "--json")
+    assert json.loads(output)["strategy"] == "serial"
+    code, output = await run(*plan, "--profile", "nosuch")
+    assert code == 2 and "no such profile (saved: hotfix)" in output
+
+
+async def test_state_copy_moves_a_laptop_history_into_postgresql(
+    site: Site, postgres_url: str
+) -> None:
+    laptop = str(site.state / "laptop")
+    assert (await run(*_deploy(site, laptop, "from-laptop")))[0] == 0
+    code, output = await run("state", "copy", "--from", laptop, "--to", postgres_url)
+    assert code == 0 and "1 deploys" in output, output
+    code, history = await run("history", "-s", APPLICATION, "--state", postgres_url)
+    assert code == 0 and "from-laptop" in history
+    code, output = await run(*_deploy(site, postgres_url, "after-copy"))
+    assert code == 0 and "deploy #2 " in output, output
