@@ -14,7 +14,9 @@ from baton.state import default_state
 EPILOG = """\
 The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
 for a browser and an API token for scripts (Authorization: Bearer TOKEN); both change every
-time the server starts. API reference: /api/docs once logged in.
+time the server starts. A browser that lost the link logs in at /login with the API token;
+its session lasts --session-hours (12 by default) or until it logs out. API reference:
+/api/docs once logged in.
 
 examples:
   baton serve -f shop.yml -f blog.yml
@@ -32,6 +34,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument(
+        "--session-hours",
+        type=_hours,
+        default=12.0,
+        metavar="HOURS",
+        help="a browser's login lasts this long (default 12)",
+    )
     add_state(parser)
     parser.add_argument(
         "-f",
@@ -49,13 +58,17 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from baton.web import create_app
+        from baton.web import Credentials, create_app
     except ImportError as exc:
         raise InputError(
             f"the dashboard needs the web extra: pip install 'baton[web]' ({exc})"
         ) from None
-    app = create_app(args.state or default_state(), args.files or [Path("baton.yml")])
-    credentials = app.state.credentials
+    credentials = Credentials(session_seconds=args.session_hours * 3600)
+    app = create_app(
+        args.state or default_state(),
+        args.files or [Path("baton.yml")],
+        credentials=credentials,
+    )
     base = f"http://{_url_host(args.host)}:{args.port}"
     if not _is_loopback(args.host):
         print(f"baton: warning: listening on {args.host}, not only this machine", file=sys.stderr)
@@ -64,6 +77,16 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 24 * 366:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of hours, more than 0")
+    return hours
 
 
 def _is_loopback(host: str) -> bool:

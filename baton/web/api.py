@@ -6,22 +6,57 @@ the browser session plus an ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
-from pathlib import Path
+import pathlib
 from typing import Annotated, Any, Literal
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from baton.config.model import VERSION_PATTERN
 from baton.planning import plan_to_dict
 from baton.web import guidance, views
 from baton.web.auth import require_api
 from baton.web.dashboard import Dashboard, deploy_options
+from baton.web.problems import problems
 from baton.web.stream import event_json, follow
+from baton.web.templating import render
 
 Json = dict[str, Any]
+MAX_ID = 2**63 - 1
+"""SQLite's largest integer: a larger id or sequence number is refused (422), never looked up."""
+
+DeployId = Annotated[int, Path(ge=1, le=MAX_ID, description="a deploy's number")]
+After = Annotated[
+    int, Query(ge=0, le=MAX_ID, description="only events with a larger sequence number")
+]
+LastEventId = Annotated[
+    str | None,
+    Header(pattern=r"^[0-9]{1,18}$", description="sent by a reconnecting browser; wins over after"),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,18}$"}),
+]
+VERSION_SCHEMA = {"type": "string", "pattern": VERSION_PATTERN.pattern}
+Version = Annotated[
+    str | None,
+    Field(description="default: a UTC timestamp"),
+    WithJsonSchema(VERSION_SCHEMA),
+]
+
+
+DEPLOY_LINKS = {
+    name: {
+        "operationId": operation,
+        "parameters": {"deploy_id": "$response.body#/deploy_id"},
+        "description": description,
+    }
+    for name, operation, description in [
+        ("show", "show_deploy", "the deploy: per server, per step"),
+        ("events", "list_events", "its events so far"),
+        ("stream", "stream_events", "its events as they happen"),
+        ("cancel", "cancel_deploy", "interrupt it"),
+    ]
+}
 
 
 def get_dashboard(request: Request) -> Dashboard:
@@ -30,7 +65,11 @@ def get_dashboard(request: Request) -> Dashboard:
 
 
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
-router = APIRouter(prefix="/api", dependencies=[Depends(require_api)])
+router = APIRouter(
+    prefix="/api",
+    dependencies=[Depends(require_api)],
+    generate_unique_id_function=lambda route: route.name,
+)
 
 
 class SettingChange(BaseModel):
@@ -42,28 +81,40 @@ class DeployRequest(BaseModel):
     """One-off options; a missing or null field means "use the application's setting"."""
 
     model_config = ConfigDict(extra="forbid")
-    version: str | None = Field(default=None, description="default: a UTC timestamp")
+    version: Version = None
     strategy: Literal["serial", "parallel"] | None = None
     run_migrations: bool | None = None
 
 
-@router.get("/apps", summary="Applications, their servers, versions and rotation")
+@router.get(
+    "/apps", summary="Applications, their servers, versions and rotation", responses=problems()
+)
 async def list_apps(dashboard: DashboardDep) -> list[Json]:
     return [await views.application(dashboard, m) for m in dashboard.manifests.values()]
 
 
-@router.get("/apps/{application}", summary="Settings, values in force, recent deploys")
+@router.get(
+    "/apps/{application}",
+    summary="Settings, values in force, recent deploys",
+    responses=problems(404),
+)
 async def show_app(application: str, dashboard: DashboardDep) -> Json:
     return await views.application_detail(dashboard, dashboard.manifest(application))
 
 
-@router.get("/apps/{application}/settings", summary="Every setting: value, default, meaning")
+@router.get(
+    "/apps/{application}/settings",
+    summary="Every setting: value, default, meaning",
+    responses=problems(404),
+)
 async def list_settings(application: str, dashboard: DashboardDep) -> list[Json]:
     dashboard.manifest(application)
     return views.settings(dashboard.store, application)
 
 
-@router.put("/apps/{application}/settings/{key}", summary="Change one setting")
+@router.put(
+    "/apps/{application}/settings/{key}", summary="Change one setting", responses=problems(400, 404)
+)
 async def change_setting(
     application: str, key: str, change: SettingChange, dashboard: DashboardDep
 ) -> Json:
@@ -71,11 +122,15 @@ async def change_setting(
     return {"application": application, "key": key, "value": value}
 
 
-@router.get("/apps/{application}/plan", summary="What a deploy would do now (with warnings)")
+@router.get(
+    "/apps/{application}/plan",
+    summary="What a deploy would do now (with warnings)",
+    responses=problems(400, 404),
+)
 async def show_plan(
     application: str,
     dashboard: DashboardDep,
-    version: str | None = None,
+    version: Annotated[str | None, Query(), WithJsonSchema(VERSION_SCHEMA)] = None,
     strategy: Literal["serial", "parallel"] | None = None,
     run_migrations: bool | None = None,
 ) -> Json:
@@ -87,6 +142,7 @@ async def show_plan(
     "/apps/{application}/deploys",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start a deploy; 409 with the lock holder if one is running",
+    responses={**problems(400, 404, 409, 502), 202: {"links": DEPLOY_LINKS}},
 )
 async def start_deploy(application: str, request: DeployRequest, dashboard: DashboardDep) -> Json:
     options = deploy_options(request.version, request.strategy, request.run_migrations)
@@ -106,8 +162,9 @@ async def recover(application: str, dashboard: DashboardDep) -> list[Json]:
     "/deploys/{deploy_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Interrupt a running deploy, as Ctrl-C does; 409 if it is not running here",
+    responses=problems(404, 409),
 )
-async def cancel_deploy(deploy_id: int, dashboard: DashboardDep) -> Json:
+async def cancel_deploy(deploy_id: DeployId, dashboard: DashboardDep) -> Json:
     dashboard.cancel(deploy_id)
     return {"deploy_id": deploy_id, "cancelling": True, **deploy_links(deploy_id)}
 
@@ -121,7 +178,7 @@ def deploy_links(deploy_id: int) -> dict[str, str]:
     }
 
 
-@router.get("/deploys", summary="History, newest first")
+@router.get("/deploys", summary="History, newest first", responses=problems(404))
 async def list_deploys(
     dashboard: DashboardDep,
     application: str | None = None,
@@ -135,21 +192,31 @@ async def list_deploys(
     return [views.deploy_row(r) for r in records]
 
 
-@router.get("/deploys/{deploy_id}", summary="One deploy: per server, per step, output")
-async def show_deploy(deploy_id: int, dashboard: DashboardDep) -> Json:
+@router.get(
+    "/deploys/{deploy_id}",
+    summary="One deploy: per server, per step, output",
+    responses=problems(404),
+)
+async def show_deploy(deploy_id: DeployId, dashboard: DashboardDep) -> Json:
     return views.deploy_detail(dashboard.store, dashboard.deploy_record(deploy_id))
 
 
 @router.get(
-    "/deploys/{deploy_id}/timeline", summary="Per server: spans out of rotation, steps, waits"
+    "/deploys/{deploy_id}/timeline",
+    summary="Per server: spans out of rotation, steps, waits",
+    responses=problems(404),
 )
-async def show_timeline(deploy_id: int, dashboard: DashboardDep) -> Json:
+async def show_timeline(deploy_id: DeployId, dashboard: DashboardDep) -> Json:
     record = dashboard.deploy_record(deploy_id)
     return views.deploy_timeline(dashboard.store, record).to_dict()
 
 
-@router.get("/deploys/{deploy_id}/events", summary="Events after a sequence number (polling)")
-async def list_events(deploy_id: int, dashboard: DashboardDep, after: int = 0) -> Json:
+@router.get(
+    "/deploys/{deploy_id}/events",
+    summary="Events after a sequence number (polling)",
+    responses=problems(404),
+)
+async def list_events(deploy_id: DeployId, dashboard: DashboardDep, after: After = 0) -> Json:
     record = dashboard.deploy_record(deploy_id)
     events = [event_json(e) for e in dashboard.store.events(deploy_id, after)]
     return {"deploy_id": deploy_id, "status": record.status, "events": events}
@@ -159,16 +226,17 @@ async def list_events(deploy_id: int, dashboard: DashboardDep, after: int = 0) -
     "/deploys/{deploy_id}/stream",
     summary="Events as server-sent events, until the deploy ends",
     response_class=StreamingResponse,
+    responses={**problems(404), 200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_events(
-    deploy_id: int,
+    deploy_id: DeployId,
     request: Request,
     dashboard: DashboardDep,
-    after: int = 0,
-    last_event_id: Annotated[int | None, Header()] = None,
+    after: After = 0,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     dashboard.deploy_record(deploy_id)
-    start = last_event_id if last_event_id is not None else after
+    start = int(last_event_id) if last_event_id is not None else after
     return StreamingResponse(
         follow(dashboard.store, deploy_id, start, request.is_disconnected),
         media_type="text/event-stream",
@@ -182,22 +250,17 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 @router.get("/docs", include_in_schema=False)
-async def docs() -> HTMLResponse:
-    """Swagger UI from files installed with baton: the page works with no internet."""
-    return get_swagger_ui_html(
-        openapi_url="/api/openapi.json",
-        title="baton API",
-        swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
-        swagger_css_url="/api/docs/assets/swagger-ui.css",
-        swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
-    )
+async def docs(request: Request) -> HTMLResponse:
+    """Swagger UI from files installed with baton: the page works with no internet, and its
+    start-up script is a file (/static/docs.js), as the Content-Security-Policy requires."""
+    return render(request, None, "docs.html")
 
 
 @router.get("/docs/assets/{name}", include_in_schema=False)
 async def docs_asset(name: str) -> FileResponse:
     if name not in SWAGGER_ASSETS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no docs asset {name!r}")
-    return FileResponse(Path(swagger_ui_bundle.swagger_ui_path) / name)
+    return FileResponse(pathlib.Path(swagger_ui_bundle.swagger_ui_path) / name)
 
 
 SWAGGER_ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})

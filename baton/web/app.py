@@ -8,7 +8,7 @@ before anything changed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,8 @@ from baton.execution import Drivers
 from baton.web import api, pages
 from baton.web.auth import Credentials
 from baton.web.dashboard import Dashboard, NotFound, NotRunning
-from baton.web.templating import error_page
+from baton.web.security import HeadAsGet, SecurityHeaders
+from baton.web.templating import error_page, login_page
 
 
 def create_app(
@@ -67,6 +68,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api.router)
     add_error_handlers(app)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -94,7 +97,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
-        return _answer(request, error.status_code, str(error.detail), {})
+        return _answer(request, error.status_code, str(error.detail), {}, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
@@ -103,11 +106,23 @@ def add_error_handlers(app: FastAPI) -> None:
         return _answer(request, 422, "; ".join(problems), extra)
 
 
-def _answer(request: Request, code: int, message: str, extra: dict[str, Any]) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
+def _answer(
+    request: Request,
+    code: int,
+    message: str,
+    extra: dict[str, Any],
+    more_headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error as JSON (a :class:`Problem`) under /api, else as a page; 405 keeps ``Allow``."""
+    headers = dict(more_headers or {})
+    if code == status.HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = "Bearer"
     if request.url.path.startswith("/api"):
         return JSONResponse({"detail": message, **extra}, status_code=code, headers=headers)
-    response = error_page(request, code, message)
+    if code == status.HTTP_401_UNAUTHORIZED:
+        response = login_page(request, message, code)
+    else:
+        response = error_page(request, code, message)
     if headers:
         response.headers.update(headers)
     return response

@@ -89,6 +89,16 @@ class Dashboard:
         """What ``baton recover`` does: put back what an unfinished deploy left out."""
         return await recover_stranded(self.manifest(application), self.store, drivers=self.drivers)
 
+    def only_changes(self, application: str, options: DeployOptions) -> DeployOptions:
+        """``options`` without the choices the settings would make anyway: a form that shows
+        every choice records as one-off only what the user changed."""
+        usual = self.plan(application, DeployOptions(options.version))
+        strategy = None if options.strategy is usual.strategy else options.strategy
+        migrations = options.run_migrations
+        if migrations is not None and migrations == usual.run_migrations:
+            migrations = None
+        return DeployOptions(options.version, strategy, migrations)
+
     def cancel(self, deploy_id: int) -> None:
         """Interrupt a running deploy started from this dashboard."""
         record = self.deploy_record(deploy_id)

@@ -10,10 +10,16 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from baton._exceptions import InputError
 from baton.web import guidance, timeline_view, views
-from baton.web.api import DashboardDep
-from baton.web.auth import SESSION_COOKIE, Session, credentials_of, require_session
+from baton.web.api import DashboardDep, DeployId
+from baton.web.auth import (
+    SESSION_COOKIE,
+    Session,
+    check_same_origin,
+    credentials_of,
+    require_session,
+)
 from baton.web.dashboard import deploy_options, parse_migrations
-from baton.web.templating import STATIC_DIR, render
+from baton.web.templating import STATIC_DIR, login_page, render
 
 SessionDep = Annotated[Session, Depends(require_session)]
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -22,22 +28,48 @@ public = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_session)])
 
 
-@public.get("/login")
-async def log_in(request: Request, token: str = "") -> Response:
-    session = credentials_of(request).log_in(token)
+@public.get("/login", response_class=HTMLResponse)
+async def log_in_page(request: Request, token: str = "") -> Response:
+    """The one-time link (``?token=``), or without a token the form to paste the API token in."""
+    if not token:
+        return login_page(request)
+    return _start_session(
+        request, token, "this login link is wrong or was already used: paste the API token below"
+    )
+
+
+@public.post("/login")
+async def log_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
+    check_same_origin(request)
+    return _start_session(request, token, "wrong token: paste the API token `baton serve` printed")
+
+
+def _start_session(request: Request, token: str, refusal: str) -> Response:
+    credentials = credentials_of(request)
+    session = credentials.log_in(token)
     if session is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "this login link is wrong or was already used: restart `baton serve` for a new one",
-        )
+        return login_page(request, refusal, status.HTTP_401_UNAUTHORIZED)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(
-        SESSION_COOKIE, session.id, httponly=True, samesite="strict", secure=request.url.is_secure
+        SESSION_COOKIE,
+        session.id,
+        max_age=int(credentials.session_seconds),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.is_secure,
     )
     return response
 
 
-@router.get("/static/{name}")
+@router.post("/logout")
+async def log_out(request: Request) -> Response:
+    credentials_of(request).log_out(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+    return response
+
+
+@public.get("/static/{name}")
 async def static(name: str) -> FileResponse:
     path = STATIC_DIR / Path(name).name
     if path.suffix not in STATIC_TYPES or not path.is_file():
@@ -89,19 +121,19 @@ async def deploy(
     migrations: Annotated[str, Form()] = "",
 ) -> Response:
     options = deploy_options(version, strategy, parse_migrations(migrations))
-    deploy_id = await dashboard.deploy(application, options)
+    deploy_id = await dashboard.deploy(application, dashboard.only_changes(application, options))
     return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/deploys/{deploy_id}/cancel")
-async def cancel(deploy_id: int, dashboard: DashboardDep) -> Response:
+async def cancel(deploy_id: DeployId, dashboard: DashboardDep) -> Response:
     dashboard.cancel(deploy_id)
     return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/deploys/{deploy_id}", response_class=HTMLResponse)
 async def live(
-    deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
+    deploy_id: DeployId, request: Request, session: SessionDep, dashboard: DashboardDep
 ) -> Response:
     record = dashboard.deploy_record(deploy_id)
     servers = [_live_row(name, record.plan) for name in record.plan.get("servers", [])]
@@ -140,7 +172,7 @@ def _live_row(name: str, plan: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/deploys/{deploy_id}/detail", response_class=HTMLResponse)
 async def detail(
-    deploy_id: int, request: Request, session: SessionDep, dashboard: DashboardDep
+    deploy_id: DeployId, request: Request, session: SessionDep, dashboard: DashboardDep
 ) -> Response:
     record = dashboard.deploy_record(deploy_id)
     deploy = views.deploy_detail(dashboard.store, record)

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from baton.web.auth import Session
+from baton.web.auth import SESSION_COOKIE, Session, credentials_of
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -29,6 +29,17 @@ def seconds(value: float | None) -> str:
     return f"{value:.1f}s"
 
 
+def in_words(origin: str) -> str:
+    """Where a plan's choice came from, for a person: the plan's origin names CLI flags
+    (``--serial (this deploy only)``), which mean nothing in a browser."""
+    if origin.endswith("(this deploy only)"):
+        return "chosen for this deploy only"
+    if origin.startswith("setting "):
+        return f"from the setting {origin.removeprefix('setting ')}"
+    return origin
+
+
+templates.env.filters["in_words"] = in_words
 templates.env.filters["when"] = when
 templates.env.filters["seconds"] = seconds
 
@@ -46,12 +57,21 @@ def render(
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """An error page; a logged-in user keeps the navigation and the logout button."""
+    session = credentials_of(request).session(request.cookies.get(SESSION_COOKIE))
     return render(
         request,
-        None,
+        session,
         "error.html",
         status_code=status_code,
         status=status_code,
         message=message,
         title=f"Error {status_code}",
+    )
+
+
+def login_page(request: Request, message: str = "", status_code: int = 200) -> HTMLResponse:
+    """The login form (paste the API token), with why the user is here when there is a why."""
+    return render(
+        request, None, "login.html", status_code=status_code, message=message, title="Log in"
     )

@@ -1,7 +1,11 @@
-// The application page: the "Deploy with options" dialog and its plan preview.
-// The preview is the library's own plan (GET /api/apps/APP/plan), warnings included.
+// The application page: settings switches, the "Deploy with options" dialog and its plan
+// preview. The preview is the library's own plan (GET /api/apps/APP/plan), warnings included.
 "use strict";
 (() => {
+  for (const box of document.querySelectorAll(".setting .switch input")) {
+    box.addEventListener("change", () => box.form.requestSubmit());
+  }
+
   const dialog = document.getElementById("options-dialog");
   const form = document.getElementById("options-form");
   const preview = document.getElementById("plan-preview");

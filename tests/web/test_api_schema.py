@@ -1,0 +1,82 @@
+"""The API held to its published OpenAPI schema by schemathesis, on a live uvicorn.
+
+Every route gets requests generated from its schema (each alone, then sequences that start a
+deploy and follow its links); the test fails on any 5xx, any status the schema does not
+declare, and any answer whose body or headers do not match it. The fleet is fake (no servers
+needed: what is checked here is the HTTP surface, the sandbox tests cover real deploys) and
+instant, so a deploy started by a generated request ends at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from baton.web import Credentials, create_app
+from tests.web.conftest import API_TOKEN
+from tests.web.fakes import fleet_for, write_manifest
+from tests.web.live_server import LiveServer
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+BOUNDED = settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    database=None,
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("schema")
+    manifest = write_manifest(directory)
+    credentials = Credentials(api_token=API_TOKEN)
+    app = create_app(
+        directory / "state", [manifest], fleet_for(manifest).drivers(), credentials=credentials
+    )
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api_schema(live: LiveServer) -> OpenApiSchema:
+    return schemathesis.openapi.from_url(f"{live.url}/api/openapi.json", headers=AUTH)
+
+
+def test_every_route_keeps_the_schemas_promises(api_schema: OpenApiSchema) -> None:
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 11
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @BOUNDED
+        def check(case: Any) -> None:
+            case.call_and_validate(headers=AUTH)
+
+        check()
+
+
+def test_sequences_that_follow_a_deploys_links(api_schema: OpenApiSchema) -> None:
+    class Machine(api_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": AUTH}
+
+    Machine.run(settings=settings(BOUNDED, max_examples=15, stateful_step_count=6))
+
+
+def test_the_schema_declares_links_from_a_started_deploy(api_schema: OpenApiSchema) -> None:
+    raw = api_schema.raw_schema
+    links = raw["paths"]["/api/apps/{application}/deploys"]["post"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in links.values()} == {
+        "show_deploy",
+        "list_events",
+        "stream_events",
+        "cancel_deploy",
+    }
+
