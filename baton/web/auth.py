@@ -115,9 +115,16 @@ async def require_api(request: Request) -> Session | None:
 
 
 def check_same_origin(request: Request) -> None:
-    """Refuse requests a browser says come from another site."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        raise _forbidden("cross-site request refused")
+    """Refuse requests a browser says come from another site.
+
+    A browser's ``Sec-Fetch-Site`` is trusted first: under ``Referrer-Policy: no-referrer`` it
+    sends ``Origin: null`` even for a form on our own page. Without it, ``Origin`` decides.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site not in {"same-origin", "none"}:
+            raise _forbidden("cross-site request refused")
+        return
     origin = request.headers.get("origin")
     if origin is not None and origin != _own_origin(request):
         raise _forbidden(f"cross-site request refused (origin {origin})")

@@ -79,4 +79,3 @@ def test_the_schema_declares_links_from_a_started_deploy(api_schema: OpenApiSche
         "stream_events",
         "cancel_deploy",
     }
-
