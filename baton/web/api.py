@@ -6,10 +6,10 @@ the browser session plus an ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 from typing import Annotated, Any, Literal
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
@@ -260,7 +260,16 @@ async def docs(request: Request) -> HTMLResponse:
 async def docs_asset(name: str) -> FileResponse:
     if name not in SWAGGER_ASSETS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no docs asset {name!r}")
-    return FileResponse(pathlib.Path(swagger_ui_bundle.swagger_ui_path) / name)
+    return FileResponse(_swagger_static() / name)
 
 
 SWAGGER_ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
+
+
+def _swagger_static() -> pathlib.Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI publishes), as installed with baton
+    by ``swagger-ui-py``; found without importing that package's own web-framework glue."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Swagger UI is not installed")
+    return pathlib.Path(next(iter(spec.submodule_search_locations))) / "static"
