@@ -10,12 +10,13 @@ import importlib.util
 import pathlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from baton.config.model import VERSION_PATTERN
 from baton.planning import plan_to_dict
+from baton.settings import BOOLEAN_WORDS, SPECS
 from baton.web import guidance, views
 from baton.web.auth import require_api
 from baton.web.dashboard import Dashboard, deploy_options
@@ -35,6 +36,11 @@ LastEventId = Annotated[
     str | None,
     Header(pattern=r"^[0-9]{1,18}$", description="sent by a reconnecting browser; wins over after"),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,18}$"}),
+]
+SettingKey = Annotated[
+    str,
+    Path(description="one of the settings `baton settings list` shows"),
+    WithJsonSchema({"type": "string", "enum": list(SPECS)}),
 ]
 VERSION_SCHEMA = {"type": "string", "pattern": VERSION_PATTERN.pattern}
 Version = Annotated[
@@ -74,7 +80,10 @@ router = APIRouter(
 
 class SettingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: str = Field(description="true/false, 1/0, on/off, … or a number, as the CLI takes")
+    value: str = Field(
+        description=f"as the CLI takes: {BOOLEAN_WORDS} for a switch, a whole number for a "
+        "count; a value the key does not take is 400 (the schema cannot tie it to the key)"
+    )
 
 
 class DeployRequest(BaseModel):
@@ -116,7 +125,7 @@ async def list_settings(application: str, dashboard: DashboardDep) -> list[Json]
     "/apps/{application}/settings/{key}", summary="Change one setting", responses=problems(400, 404)
 )
 async def change_setting(
-    application: str, key: str, change: SettingChange, dashboard: DashboardDep
+    application: str, key: SettingKey, change: SettingChange, dashboard: DashboardDep
 ) -> Json:
     key, value = dashboard.set_setting(application, key, change.value)
     return {"application": application, "key": key, "value": value}
@@ -242,6 +251,24 @@ async def stream_events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def name_applications(app: FastAPI, names: list[str]) -> None:
+    """Publish the applications this server knows as the ``application`` parameters' enum,
+    so a client (or a schema-driven test) sees which names exist; others still get 404."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter["name"] == "application":
+                            parameter["schema"] = {"type": "string", "enum": names}
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @router.get("/openapi.json", include_in_schema=False)

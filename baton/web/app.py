@@ -67,6 +67,7 @@ def create_app(
     app.include_router(pages.public)
     app.include_router(pages.router)
     app.include_router(api.router)
+    api.name_applications(app, list(dashboard.manifests))
     add_error_handlers(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
