@@ -95,6 +95,30 @@ class DeployRequest(BaseModel):
     run_migrations: bool | None = None
 
 
+class DeployLinks(BaseModel):
+    """A deploy that was started, and where to follow it."""
+
+    deploy_id: int
+    url: str = Field(description="the deploy: per server, per step, output")
+    events_url: str = Field(description="its events after a sequence number")
+    stream_url: str = Field(description="its events as server-sent events, until it ends")
+    page_url: str = Field(description="its live page in the dashboard")
+
+    @classmethod
+    def of(cls, deploy_id: int) -> DeployLinks:
+        return cls(
+            deploy_id=deploy_id,
+            url=f"/api/deploys/{deploy_id}",
+            events_url=f"/api/deploys/{deploy_id}/events",
+            stream_url=f"/api/deploys/{deploy_id}/stream",
+            page_url=f"/deploys/{deploy_id}",
+        )
+
+
+class Cancelling(DeployLinks):
+    cancelling: bool = Field(description="true: it is being interrupted, as Ctrl-C does")
+
+
 @router.get(
     "/apps", summary="Applications, their servers, versions and rotation", responses=problems()
 )
@@ -153,10 +177,12 @@ async def show_plan(
     summary="Start a deploy; 409 with the lock holder if one is running",
     responses={**problems(400, 404, 409, 502), 202: {"links": DEPLOY_LINKS}},
 )
-async def start_deploy(application: str, request: DeployRequest, dashboard: DashboardDep) -> Json:
+async def start_deploy(
+    application: str, request: DeployRequest, dashboard: DashboardDep
+) -> DeployLinks:
     options = deploy_options(request.version, request.strategy, request.run_migrations)
     deploy_id = await dashboard.deploy(application, options)
-    return {"deploy_id": deploy_id, **deploy_links(deploy_id)}
+    return DeployLinks.of(deploy_id)
 
 
 @router.post(
@@ -173,18 +199,9 @@ async def recover(application: str, dashboard: DashboardDep) -> list[Json]:
     summary="Interrupt a running deploy, as Ctrl-C does; 409 if it is not running here",
     responses=problems(404, 409),
 )
-async def cancel_deploy(deploy_id: DeployId, dashboard: DashboardDep) -> Json:
+async def cancel_deploy(deploy_id: DeployId, dashboard: DashboardDep) -> Cancelling:
     dashboard.cancel(deploy_id)
-    return {"deploy_id": deploy_id, "cancelling": True, **deploy_links(deploy_id)}
-
-
-def deploy_links(deploy_id: int) -> dict[str, str]:
-    return {
-        "url": f"/api/deploys/{deploy_id}",
-        "events_url": f"/api/deploys/{deploy_id}/events",
-        "stream_url": f"/api/deploys/{deploy_id}/stream",
-        "page_url": f"/deploys/{deploy_id}",
-    }
+    return Cancelling(**DeployLinks.of(deploy_id).model_dump(), cancelling=True)
 
 
 @router.get("/deploys", summary="History, newest first", responses=problems(404))
