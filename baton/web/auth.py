@@ -65,10 +65,12 @@ class Credentials:
             self.login_used = True
         elif not same_secret(token, self.api_token):
             return None
+        now = self.clock()
+        self.sessions = {k: v for k, v in self.sessions.items() if v.expires_at > now}
         session = Session(
             secrets.token_urlsafe(32),
             secrets.token_urlsafe(32),
-            self.clock() + self.session_seconds,
+            now + self.session_seconds,
         )
         self.sessions[session.id] = session
         return session

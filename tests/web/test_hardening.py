@@ -141,6 +141,7 @@ async def test_session_expires_and_the_api_token_logs_in_again(
     assert spent.status_code == 401 and "paste the API token" in spent.text
     again = await anonymous.post("/login", data={"token": API_TOKEN})
     assert again.status_code == 303 and "Max-Age=43200" in again.headers["set-cookie"]
+    assert len(credentials.sessions) == 1  # the expired one is forgotten, not kept forever
     assert (await anonymous.get("/")).status_code == 200
 
 
