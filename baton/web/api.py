@@ -188,6 +188,7 @@ async def start_deploy(
 @router.post(
     "/apps/{application}/recover",
     summary="What `baton recover` does: put back servers an unfinished deploy left out",
+    responses=problems(404, 409, 502),
 )
 async def recover(application: str, dashboard: DashboardDep) -> list[Json]:
     return guidance.recovered(await dashboard.recover(application))

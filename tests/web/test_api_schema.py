@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -97,11 +98,14 @@ def test_sequences_that_follow_a_deploys_links(api_schema: OpenApiSchema) -> Non
             excluded = cross_field(case, response)
             case.validate_response(response, excluded_checks=excluded, transport_kwargs=kwargs)
 
-    Machine.run(settings=settings(BOUNDED, max_examples=15, stateful_step_count=6))
+    # Generate only: a replay (to shrink a failure) meets a server whose state has moved on (a
+    # deploy that ran is over), which hypothesis reports as flaky data, not as the failure.
+    unreplayed = settings(BOUNDED, max_examples=15, stateful_step_count=6, phases=[Phase.generate])
+    Machine.run(settings=unreplayed)
 
 
-def test_the_schema_declares_links_from_a_started_deploy(api_schema: OpenApiSchema) -> None:
-    raw = api_schema.raw_schema
+def test_the_schema_declares_links_from_a_started_deploy(live: LiveServer) -> None:
+    raw = httpx.get(f"{live.url}/api/openapi.json", headers=AUTH).json()
     links = raw["paths"]["/api/apps/{application}/deploys"]["post"]["responses"]["202"]["links"]
     assert {link["operationId"] for link in links.values()} == {
         "show_deploy",

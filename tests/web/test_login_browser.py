@@ -91,6 +91,7 @@ def test_pages_and_api_docs_work_under_the_security_policy(
     page.get_by_role("link", name="shop").click()
     page.wait_for_load_state()  # app.js, which makes the switch submit, has run
     page.get_by_role("switch", name="deploy.parallel").click()  # its script is a file now
+    page.locator("#confirm-dialog").get_by_role("button", name="Change it").click()
     expect(page.locator('tr[data-setting="deploy.parallel"] .value')).to_have_text("true")
     page.get_by_role("button", name="Deploy with options…").click()
     expect(page.locator("#plan-preview")).to_contain_text("Plan: parallel")
