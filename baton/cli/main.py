@@ -12,8 +12,11 @@ from collections.abc import Sequence
 
 from baton._exceptions import BatonError
 from baton.cli import (
+    check_cmd,
+    completion,
     deploying,
     follow_cmd,
+    init_cmd,
     inspecting,
     profiles,
     sandbox,
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     deploying.register(commands)
+    check_cmd.register(commands)
+    init_cmd.register(commands)
+    completion.register(commands)
     settings_cmd.register(commands)
     inspecting.register(commands)
     follow_cmd.register(commands)
@@ -56,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == [completion.COMPLETE]:
+        return completion.complete(parser, words[1:])
+    args = parser.parse_args(words)
     try:
         status: int = args.handler(args)
     except BatonError as exc:
