@@ -40,12 +40,10 @@ class PathError(ValueError):
 
 
 class Frozen(BaseModel):
-    """Every model: immutable, strict, unknown keys refused. Each field's docstring is its
-    description in ``baton schema`` and in the comments ``baton init`` writes."""
+    """Every model: immutable, strict, unknown keys refused. The docstring under each field is
+    its description in ``baton schema`` and in the comments ``baton init`` writes."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class Server(Frozen):

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from baton.config.docs import field_docs
 from baton.config.model import Manifest
 
 WIDTH = 99
@@ -38,13 +39,16 @@ def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"{model.__name__} has no key(s) {', '.join(unknown)}")
+    docs = field_docs(model) if full else {}
     blocks = [
-        _comment(field, indent, full) + _given(name, field, data[name], indent, full)
+        _comment(docs.get(name) or field.description, field, indent)
+        + _given(name, field, data[name], indent, full)
         for name, field in fields.items()
         if name in data
     ]
     blocks += [
-        _comment(field, indent, full, default=False) + _absent(name, field, indent)
+        _comment(docs.get(name) or field.description, field, indent, default=False)
+        + _absent(name, field, indent)
         for name, field in fields.items()
         if name not in data and full
     ]
@@ -85,11 +89,10 @@ def _absent(name: str, field: FieldInfo, indent: str) -> Lines:
     return [f"{indent}# {name}: {_yaml(default)}".rstrip()]
 
 
-def _comment(field: FieldInfo, indent: str, full: bool, default: bool = True) -> Lines:
+def _comment(text: str | None, field: FieldInfo, indent: str, default: bool = True) -> Lines:
     """The field's description; ``default`` adds its default (a key set to something else)."""
-    if not full or not field.description:
+    if not text:
         return []
-    text = " ".join(field.description.split())
     value = None if field.is_required() else field.get_default(call_default_factory=True)
     if default and value not in (None, "", (), {}) and not isinstance(value, BaseModel):
         text += f" Default: {_yaml(value)}."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baton.config.docs import field_docs, reachable_models
 from baton.config.model import Manifest
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -20,6 +21,12 @@ TITLE = "baton manifest"
 def manifest_schema() -> dict[str, Any]:
     """The JSON Schema of a manifest: every key with its description and default."""
     schema = Manifest.model_json_schema(mode="validation")
+    definitions = schema.get("$defs", {})
+    for name, model in reachable_models(Manifest).items():
+        definition = schema if model is Manifest else definitions.get(name, {})
+        for key, description in field_docs(model).items():
+            if key in definition.get("properties", {}):
+                definition["properties"][key]["description"] = description
     _tidy(schema)
     return {"$schema": DIALECT, **schema, "title": TITLE}
 
