@@ -34,6 +34,7 @@ Deploy a web application to its servers, serially through the load balancers or 
   baton settings set -s shop deploy.parallel true
   baton history -s shop; baton show 12      # what happened
   baton listen -s shop                      # follow a deploy started elsewhere
+  baton init --app shop --server web1=10.0.0.11; baton check -s shop   # start on your servers
 
 The manifest is ./baton.yml unless -f says otherwise; state lives in $BATON_STATE or
 ~/.local/state/baton unless --state says otherwise (a directory, or postgresql://... for a
