@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from baton.cli.common import add_app, add_json, add_manifest, manifest_for, print_json
+from baton.cli.common import (
+    add_app,
+    add_json,
+    add_manifest,
+    existing_store,
+    manifest_for,
+    print_json,
+)
 from baton.execution.findings import Status
-from baton.state import Store, default_state_dir
-from baton.state.store import STATE_FILE
 
 if TYPE_CHECKING:
     from baton.execution.findings import CheckReport, Finding
@@ -45,9 +50,12 @@ def run_check(args: argparse.Namespace) -> int:
     from baton.execution.check import check
 
     manifest = manifest_for(args)
-    directory = args.state or default_state_dir()
-    store = Store(directory) if (directory / STATE_FILE).exists() else None
-    report = asyncio.run(check(manifest, store))
+    store = existing_store(args.state)
+    try:
+        report = asyncio.run(check(manifest, store))
+    finally:
+        if store is not None:
+            store.close()
     if args.json:
         print_json(report_to_dict(report))
     else:

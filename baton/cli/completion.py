@@ -18,6 +18,8 @@ from pathlib import Path
 COMPLETE = "__complete"
 FILES = ":files"
 SHELLS = ("bash", "zsh", "fish")
+PATH_WORDS = ("DIR", "FILE", "MANIFEST", "SOCKET")
+"""A value whose metavar has one of these words completes as a path."""
 
 BASH = """\
 # bash completion for baton. Install:
@@ -191,7 +193,11 @@ def _values(action: argparse.Action, values: dict[str, str]) -> list[str]:
         return _applications(Path(values.get("file", "baton.yml")))
     if action.dest in ("deploy_id", "to"):
         return _deploy_ids(values)
-    return [FILES] if action.type is Path else []
+    return [FILES] if action.type is Path or _names_a_path(action.metavar) else []
+
+
+def _names_a_path(metavar: object) -> bool:
+    return isinstance(metavar, str) and any(w in metavar for w in PATH_WORDS)
 
 
 def _applications(manifest: Path) -> list[str]:
@@ -208,13 +214,11 @@ def _applications(manifest: Path) -> list[str]:
 
 def _deploy_ids(values: dict[str, str]) -> list[str]:
     """Recent deploy ids (of ``-s APP`` when given), newest first; nothing without state."""
-    from baton.state import Store, default_state_dir
-    from baton.state.store import STATE_FILE
+    from baton.cli.common import existing_store
 
-    directory = Path(values["state"]) if "state" in values else default_state_dir()
-    if not (directory / STATE_FILE).is_file():
+    store = existing_store(values.get("state"))
+    if store is None:
         return []
-    store = Store(directory)
     try:
         return [str(r.id) for r in store.deploys(values.get("app"), limit=20)]
     finally:

@@ -3,6 +3,8 @@ commands, flags, setting keys, the manifest's application and deploy ids from hi
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -27,10 +29,16 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         deploy = store.start_deploy("shop", version, "serial", {}, [], LockHolder.this_process())
         store.finish_deploy(deploy, "succeeded", "")
     store.close()
-    for shell in ("bash", "zsh", "fish"):
-        with (home / f"baton.{shell}").open("w") as script:
-            subprocess.run([f"{BIN}/baton", "completion", shell], stdout=script, check=True)
     return home
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scripts(home: Path) -> None:
+    """``baton completion SHELL`` for each shell, saved in ``home``."""
+    for shell in ("bash", "zsh", "fish"):
+        with contextlib.redirect_stdout(io.StringIO()) as output:
+            assert main(["completion", shell]) == 0
+        (home / f"baton.{shell}").write_text(output.getvalue())
 
 
 def shell(home: Path, *command: str) -> list[str]:
