@@ -13,7 +13,7 @@ from baton.cli.common import (
     manifest_for,
     print_json,
 )
-from baton.execution.findings import Status
+from baton.execution.findings import APPLICATION, Status
 
 if TYPE_CHECKING:
     from baton.execution.findings import CheckReport, Finding
@@ -123,7 +123,7 @@ def _cell(finding: Finding | None) -> str:
 
 
 def _note(finding: Finding) -> list[str]:
-    where = "" if finding.subject == "application" else f"{finding.subject} "
+    where = "" if finding.subject == APPLICATION else f"{finding.subject} "
     lines = [f"{where}{finding.check}: {MARKS[finding.status]}: {finding.detail}"]
     return lines + ([f"  -> {finding.advice}"] if finding.advice else [])
 

@@ -178,7 +178,7 @@ def _balancer_findings(manifest: Manifest, memberships: list[Memberships]) -> li
             advice = "is it running, and are its connection settings in the manifest right?"
             findings.append(Finding(APPLICATION, lb.name, Status.PROBLEM, str(membership), advice))
         else:
-            detail = f"answers ({lb.type}); it knows {len(membership)} server(s)"
+            detail = f"answers; it knows {len(membership)} server(s)"
             findings.append(Finding(APPLICATION, lb.name, Status.OK, detail))
     return findings
 
