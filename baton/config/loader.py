@@ -3,6 +3,9 @@
 YAML is composed into nodes first so that every key path keeps its line number; pydantic then
 validates, and each error is turned into one line naming file, line and key path, with a
 "did you mean" for a mistyped key.
+
+Everything about the input is bounded before it can cost much: the file's size, its encoding,
+how deep it nests and how many values its aliases expand to. Each is a one-line error too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from baton._exceptions import Location, ManifestError
 from baton.config.model import Manifest, PathError
 
 KeyPath = tuple[str | int, ...]
+MAX_BYTES = 1024 * 1024
+"""A manifest is a few kilobytes; a larger file is refused before it is read further."""
+MAX_DEPTH = 64
+"""Nesting of lists and mappings; a manifest needs 6."""
+MAX_VALUES = 100_000
+"""Values (mappings, lists, scalars) after expanding aliases; 10,000 servers take ~50,000."""
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 _MESSAGES = {
@@ -40,11 +49,27 @@ _MESSAGES = {
 def load_manifest(path: Path | str) -> Manifest:
     """Read, parse and validate a manifest file, or raise ManifestError."""
     path = Path(path)
+    return parse_manifest(_read(path), str(path))
+
+
+def _read(path: Path) -> str:
+    """The file's text: at most MAX_BYTES (read no further), and UTF-8."""
+    where = Location(str(path), None, "")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ManifestError(Location(str(path), None, ""), f"cannot read: {exc.strerror}") from exc
-    return parse_manifest(text, str(path))
+        raise ManifestError(where, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise ManifestError(where, f"larger than {MAX_BYTES // 1024 // 1024} MiB; not a manifest?")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise ManifestError(
+            Location(str(path), line, ""), f"not UTF-8 text (byte 0x{bad}); save it as UTF-8"
+        ) from None
 
 
 def parse_manifest(text: str, file: str = "baton.yml") -> Manifest:
@@ -64,7 +89,7 @@ def locate(manifest: Manifest, path: KeyPath) -> Location:
     """Where ``path`` is in the manifest's file; without a line when the file cannot be read."""
     file = str(manifest.source)
     try:
-        _, lines = _compose(Path(file).read_text(encoding="utf-8"), file)
+        _, lines = _compose(_read(Path(file)), file)
     except (OSError, ManifestError):
         return Location(file, None, _dotted(path))
     return Location(file, _line_of(path, lines), _dotted(path))
@@ -72,7 +97,7 @@ def locate(manifest: Manifest, path: KeyPath) -> Location:
 
 def _compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _BoundedLoader(text).get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -80,41 +105,88 @@ def _compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
         if isinstance(exc, yaml.reader.ReaderError):
             line = text.count("\n", 0, exc.position) + 1
         raise ManifestError(Location(file, line, ""), f"not valid YAML: {problem}") from None
-    lines: dict[KeyPath, int] = {}
     if node is None:
         raise ManifestError(
             Location(file, 1, ""), "is empty; it needs application, servers, deploy"
         )
-    return _to_data(node, (), lines, file), lines
+    builder = _Builder(file)
+    return builder.data(node, ()), builder.lines
 
 
-def _to_data(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader's composer, refusing nesting deeper than MAX_DEPTH (Python's recursion
+    limit would otherwise end it with a RecursionError)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    problem=f"nested deeper than {MAX_DEPTH} levels",
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Builder:
+    """Turns composed nodes into plain data, noting each key path's line.
+
+    Aliases are expanded here, so the number of values built is bounded: a few hundred bytes
+    of nested aliases ("billion laughs") would otherwise expand to billions of values.
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[KeyPath, int] = {}
+        self.budget = MAX_VALUES
+        self._constructor = yaml.SafeLoader("")
+
+    def data(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            top = path[:1]  # deeper paths run through aliases: their lines are the anchors'
+            raise ManifestError(
+                Location(self.file, self.lines.get(top), _dotted(top)),
+                f"more than {MAX_VALUES:,} values once aliases are expanded; not a manifest?",
+            )
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return tuple(self.data(item, (*path, i)) for i, item in enumerate(node.value))
+        return self.scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node, path, file)
-            key_path = (*path, str(key))
-            if str(key) in result:
-                raise ManifestError(
-                    Location(file, key_node.start_mark.line + 1, _dotted(key_path)), "duplicate key"
-                )
-            lines[key_path] = key_node.start_mark.line + 1
-            result[str(key)] = _to_data(value_node, key_path, lines, file)
+            key = str(self.scalar(key_node, path))
+            key_path = (*path, key)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                raise ManifestError(Location(self.file, line, _dotted(key_path)), "duplicate key")
+            self.lines[key_path] = line
+            result[key] = self.data(value_node, key_path)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return tuple(_to_data(item, (*path, i), lines, file) for i, item in enumerate(node.value))
-    return _scalar(node, path, file)
 
-
-def _scalar(node: yaml.Node, path: KeyPath, file: str) -> Any:
-    """A plain value; a tag the safe loader cannot build (``=``, ``!!python/...``) is an error."""
-    try:
-        return yaml.SafeLoader(" ").construct_object(node)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        location = Location(file, node.start_mark.line + 1, _dotted(path))
-        raise ManifestError(location, f"not valid YAML: {problem}") from None
+    def scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        """A plain value; a tag the safe loader cannot build (``=``, ``!!python/...``) or a
+        list or mapping used as a key is an error."""
+        location = Location(self.file, node.start_mark.line + 1, _dotted(path))
+        if not isinstance(node, yaml.ScalarNode):
+            raise ManifestError(location, "a key should be a plain value, not a list or mapping")
+        constructors = self._constructor.yaml_constructors
+        build = constructors.get(node.tag) or constructors[None]
+        try:
+            return build(self._constructor, node)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ManifestError(location, f"not valid YAML: {problem}") from None
 
 
 def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> ManifestError:

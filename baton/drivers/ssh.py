@@ -217,6 +217,11 @@ def _reason(error: BaseException, server: Server) -> str:
         return f"authentication as {server.user!r} with {key} was refused ({error.reason})"
     if isinstance(error, asyncssh.HostKeyNotVerifiable):
         where = server.known_hosts or "~/.ssh/known_hosts"
+        if _known_host(server):
+            return (
+                f"host key CHANGED for {server.name} ({server.address}): possible "
+                f"man-in-the-middle; if the server was rebuilt, update {where}"
+            )
         return f"host key not trusted: {error.reason} (checked against {where})"
     if isinstance(error, TimeoutError):
         return f"timed out after {server.connect_timeout:g}s"
@@ -232,6 +237,17 @@ def _known_hosts(server: Server) -> object:
     if server.known_hosts is None:
         return ()  # asyncssh's default: ~/.ssh/known_hosts
     return _read_known_hosts(*_file_version(server.known_hosts))
+
+
+def _known_host(server: Server) -> bool:
+    """Whether known_hosts holds a key for the server: a refused key then is a changed one."""
+    path = server.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+    try:
+        known = _read_known_hosts(*_file_version(path))
+        port = None if server.port == 22 else server.port
+        return bool(known.match(server.address, server.address, port)[0])
+    except (OSError, ValueError, asyncssh.Error):
+        return False
 
 
 def _private_key(path: Path) -> asyncssh.SSHKey:

@@ -13,9 +13,9 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from baton._exceptions import LoadBalancerError, LockError
+from baton._exceptions import InputError, LoadBalancerError, LockError
 from baton.config import Manifest
-from baton.config.checks import check_files, resolve_secrets
+from baton.config.checks import check_files, file_warnings, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
@@ -52,7 +52,8 @@ def prepare(
     (setting -> stored value) show what it would be were those settings changed."""
     stored = {**store.settings(manifest.application), **(overrides or {})}
     settings = Settings.from_stored(stored)
-    return build_plan(manifest, settings, options, store.applied_values(manifest.application))
+    applied = store.applied_values(manifest.application)
+    return build_plan(manifest, settings, options, applied, file_warnings(manifest))
 
 
 async def run_deploy(
@@ -72,13 +73,15 @@ async def run_deploy(
     ``lock_wait`` seconds are spent waiting for a running deploy. ``secrets`` are the values of
     the manifest's secrets; by default they are read from this process's environment.
     """
+    if plan.floor_out_of_reach is not None:
+        raise InputError(plan.floor_out_of_reach)
     drivers = drivers or Drivers.real()
     check_files(plan.manifest)
     if secrets is None:
         secrets = resolve_secrets(plan.manifest, os.environ)
     environment = StepEnvironment.build(plan.manifest, secrets)
     await wait_for_lock(store, plan.application, lock_wait)
-    async with opened(plan.manifest, drivers) as (load_balancers, connections):
+    async with _opened(plan.manifest, drivers) as (load_balancers, connections):
         await _preflight(plan.manifest, load_balancers)
         await connections.open_all(plan.manifest.servers)
         deploy_id = store.start_deploy(
@@ -103,7 +106,7 @@ async def run_deploy(
 
 
 @contextlib.asynccontextmanager
-async def opened(
+async def _opened(
     manifest: Manifest, drivers: Drivers
 ) -> AsyncIterator[tuple[dict[str, LoadBalancerDriver], Connections]]:
     """The application's load balancer drivers and a connection pool, closed on the way out."""
@@ -175,18 +178,13 @@ async def _preflight(manifest: Manifest, load_balancers: Mapping[str, LoadBalanc
     """Every load balancer answers and knows every server, before anything changes."""
     for lb in manifest.load_balancers:
         membership = await load_balancers[lb.name].membership()
-        missing = unknown_servers(manifest, membership)
+        missing = [s.name for s in manifest.servers if s.name not in membership]
         if missing:
             raise LoadBalancerError(
                 f"load balancer {lb.name} (backend {lb.backend}) does not know server(s) "
                 f"{', '.join(lb.member_name(s) for s in missing)}; it has: "
                 f"{', '.join(sorted(membership)) or 'none'}"
             )
-
-
-def unknown_servers(manifest: Manifest, membership: Mapping[str, object]) -> list[str]:
-    """The manifest's servers a load balancer's membership does not list."""
-    return [s.name for s in manifest.servers if s.name not in membership]
 
 
 def _started(plan: Plan, deploy_id: int) -> DeployStarted:
@@ -238,7 +236,7 @@ async def recover_stranded(
     names = stranded(manifest, store)
     if not names:
         return []
-    async with opened(manifest, drivers) as (load_balancers, connections):
+    async with _opened(manifest, drivers) as (load_balancers, connections):
         await connections.open_all(manifest.server(name) for name in names)
         transports = {name: connections.peek(manifest.server(name)) for name in names}
         journal = _journal(store, manifest.application, 0)

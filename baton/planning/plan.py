@@ -139,14 +139,21 @@ class Plan:
     def server_order(self) -> list[str]:
         return [sp.server.name for wave in self.waves for sp in wave.servers]
 
+    @property
+    def floor_out_of_reach(self) -> str | None:
+        """Why this serial deploy could never take a server out, or None."""
+        return _floor_out_of_reach(self.manifest, self.strategy, self.min_in_service)
+
 
 def build_plan(
     manifest: Manifest,
     settings: Settings,
     options: DeployOptions,
     applied: Iterable[AppliedValue] = (),
+    notices: Iterable[str] = (),
 ) -> Plan:
-    """The pure planning function."""
+    """The pure planning function. ``notices`` are warnings about the operator's machine
+    (see :func:`baton.config.checks.file_warnings`) for the plan to show with its own."""
     strategy, strategy_origin = _strategy(settings, options)
     run_migrations, migrations_origin = _migrations(manifest, settings, options)
     values = tuple(values_in_force(manifest, applied))
@@ -154,6 +161,8 @@ def build_plan(
     migration_server = manifest.migration_server.name if run_migrations else None
     waves = _waves(manifest, strategy, servers, migration_server, values)
     warnings = _warnings(manifest, strategy, run_migrations, values)
+    floor = _floor_out_of_reach(manifest, strategy, settings.min_in_service)
+    warnings += (*notices, *([floor] if floor else []))
     return Plan(
         manifest=manifest,
         version=options.version,
@@ -253,6 +262,14 @@ def _warnings(
     warnings = []
     if strategy is Strategy.PARALLEL and migrations:
         warnings.append(MIGRATION_WARNING.format(app=manifest.application))
+    unchecked = [
+        s.name for s in manifest.servers if s.transport == "ssh" and not s.host_key_checking
+    ]
+    if unchecked:
+        warnings.append(
+            f"host keys of {', '.join(unchecked)} are not checked (host_key_checking: false): "
+            "anyone on the way can pose as them and receive the deploy and its secrets"
+        )
     for value in values:
         if value.lingering:
             warnings.append(
@@ -261,6 +278,19 @@ def _warnings(
                 "0 and deploy to clear it"
             )
     return tuple(warnings)
+
+
+def _floor_out_of_reach(manifest: Manifest, strategy: Strategy, floor: int) -> str | None:
+    """A serial deploy takes one server out at a time, so at most all but one stay in."""
+    most = len(manifest.servers) - 1
+    if strategy is Strategy.PARALLEL or not manifest.load_balancers or floor <= most:
+        return None
+    return (
+        f"deploy.min_in_service is {floor} but {manifest.application} has "
+        f"{len(manifest.servers)} server(s): taking one out leaves at most {most} in rotation, "
+        f"so a serial deploy cannot start (`baton settings set -s {manifest.application} "
+        f"deploy.min_in_service {most}`, or --parallel)"
+    )
 
 
 def release_version(text: str | None, now: float | None = None) -> str:

@@ -117,15 +117,17 @@ async def test_output_keeps_the_last_mebibyte_but_streams_every_line(server: Ser
     assert result.output.endswith(f"{2999:0999d}\n")
 
 
-async def test_an_unknown_host_key_is_refused_without_retrying(
+async def test_an_unknown_host_is_refused_without_retrying(
     fleet: SshdFleet,
     ssh_servers: list[SandboxServer],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    other_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"{ssh_servers[0].address} {other_key}")
+    lines = fleet.known_hosts.read_text().splitlines(keepends=True)
+    others = [line for line in lines if not line.startswith(f"{ssh_servers[0].address} ")]
+    assert others  # the other server's key: the file is not empty, this host is just not in it
+    known_hosts.write_text("".join(others))
     server = manifest_server(fleet, ssh_servers[0], known_hosts=known_hosts)
     attempts = count_connects(monkeypatch)
     with pytest.raises(ConnectionError_) as raised:
@@ -133,8 +135,24 @@ async def test_an_unknown_host_key_is_refused_without_retrying(
     message = str(raised.value)
     assert f"server {server.name} ({server.user}@{server.address}:22)" in message
     assert "host key not trusted" in message and str(known_hosts) in message
-    assert "\n" not in message
+    assert "CHANGED" not in message and "\n" not in message
     assert len(attempts) == 1
+
+
+async def test_a_changed_host_key_says_so_and_is_not_mistaken_for_an_unknown_host(
+    fleet: SshdFleet, ssh_servers: list[SandboxServer], tmp_path: Path
+) -> None:
+    other_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"{ssh_servers[0].address} {other_key}")
+    server = manifest_server(fleet, ssh_servers[0], known_hosts=known_hosts)
+    with pytest.raises(ConnectionError_) as raised:
+        await SSHTransport(server).open()
+    assert str(raised.value) == (
+        f"cannot reach server {server.name} ({server.user}@{server.address}:22): host key "
+        f"CHANGED for {server.name} ({server.address}): possible man-in-the-middle; if the "
+        f"server was rebuilt, update {known_hosts}"
+    )
 
 
 async def test_host_key_checking_can_be_turned_off(

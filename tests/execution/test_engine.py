@@ -130,8 +130,9 @@ async def test_output_is_streamed_and_stored(
 async def test_capacity_floor_refuses_to_empty_the_load_balancer(
     tmp_path: Path, fake_fleet: Callable[[Manifest], FakeFleet]
 ) -> None:
-    m = manifest(1, health=True)  # its 1 s deadline bounds the wait for capacity
+    m = manifest(2, health=True)  # its 1 s deadline bounds the wait for capacity
     fleet = fake_fleet(m)
+    fleet.load_balancers["main"].state["web2"] = Membership.OUT_OF_ROTATION  # drained by hand
     status, events = await deploy(m, fleet, Store(tmp_path), SERIAL)
     assert status == "failed"
     assert fleet.timeline.out == set() and not fleet.timeline.commands()

@@ -119,3 +119,13 @@ def test_manifest_value_overrides_earlier_one() -> None:
 def test_max_parallel_is_carried_into_the_plan() -> None:
     plan = build_plan(manifest(), Settings(parallel=True, max_parallel=2), V1)
     assert plan.max_parallel == 2 and "at most 2 at a time" in render_plan(plan)
+
+
+def test_a_capacity_floor_a_serial_deploy_cannot_keep_is_a_warning() -> None:
+    plan = build_plan(manifest(3), Settings(min_in_service=3), V1)
+    assert plan.floor_out_of_reach is not None
+    assert plan.floor_out_of_reach in plan.warnings
+    assert "leaves at most 2 in rotation" in plan.floor_out_of_reach
+    assert build_plan(manifest(3), Settings(min_in_service=2), V1).floor_out_of_reach is None
+    parallel = DeployOptions(version="v1", strategy=Strategy.PARALLEL)
+    assert build_plan(manifest(3), Settings(min_in_service=3), parallel).floor_out_of_reach is None
