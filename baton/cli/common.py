@@ -42,24 +42,28 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def open_store(args: argparse.Namespace) -> Store:
-    return Store(args.state or default_state())
+def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
+    """The state; commands that only look open it ``read_only`` (see Store)."""
+    return Store(args.state or default_state(), read_only=read_only)
 
 
-def existing_store(location: str | None) -> Store | None:
-    """The state at ``location`` (default: $BATON_STATE or the default directory) if there is
-    one, without creating it: None for an SQLite directory that holds no state yet."""
-    from baton.state.database import is_url
-    from baton.state.sqlite import STATE_FILE
+def shown(location: str) -> str:
+    """A state directory as the user would type it (``~`` for the home directory)."""
+    home = str(Path.home())
+    if location == home or location.startswith(home.rstrip("/") + "/"):
+        return "~" + location[len(home.rstrip("/")) :]
+    return location
 
-    location = location or default_state()
-    if is_url(location) or (Path(location) / STATE_FILE).is_file():
-        return Store(location)
-    return None
+
+def nothing_found(what: str, store: Store) -> str:
+    """Where we looked, and how to look elsewhere."""
+    return f"{what} in {shown(store.location)}; use --state or $BATON_STATE"
 
 
 def manifest_for(args: argparse.Namespace) -> Manifest:
     """Load the manifest and check it describes the application named by -s."""
+    if not args.file.exists():
+        raise InputError(f"{args.file}: no such manifest; name the manifest with -f MANIFEST")
     manifest = load_manifest(args.file)
     if manifest.application != args.app:
         raise InputError(

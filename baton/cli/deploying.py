@@ -182,7 +182,7 @@ def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
 
 def _plan(args: argparse.Namespace) -> Plan:
     manifest, _ = _manifest(args)
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     return prepare(manifest, store, _options(args, store))
 
 

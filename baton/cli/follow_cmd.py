@@ -67,4 +67,3 @@ def follow_deploy(store: Store, deploy_id: int, *, quiet: bool = False) -> int:
     renderer.close()
     print(f"deploy #{final.id} {final.summary or final.status + ': its process is gone'}")
     return EXIT_STATUS.get(final.status, 1)
-

@@ -16,6 +16,7 @@ from baton.cli.common import (
     add_manifest,
     add_state,
     manifest_for,
+    nothing_found,
     open_store,
     print_json,
 )
@@ -77,7 +78,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def config_show(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     values = values_in_force(manifest_for(args), store.applied_values(args.app))
     if args.json:
         print_json([v.to_dict() for v in values])
@@ -99,12 +100,13 @@ def _clock(stamp: float) -> str:
 
 
 def show_history(args: argparse.Namespace) -> int:
-    records = open_store(args).deploys(args.app, args.limit)
+    store = open_store(args, read_only=True)
+    records = store.deploys(args.app, args.limit)
     if args.json:
         print_json([r.summary_dict() for r in records])
         return 0
     if not records:
-        print(f"{args.app}: no deploys yet")
+        print(nothing_found(f"no deploys of {args.app}", store))
     for r in records:
         took = f"{r.duration:.1f}s" if r.duration is not None else "running"
         print(
@@ -115,10 +117,10 @@ def show_history(args: argparse.Namespace) -> int:
 
 
 def show_deploy(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     record = store.deploy(args.deploy_id)
     if record is None:
-        raise InputError(f"no deploy #{args.deploy_id} in {store.location}")
+        raise InputError(nothing_found(f"no deploy #{args.deploy_id}", store))
     if args.follow:
         from baton.cli.follow_cmd import follow_deploy
 
@@ -161,7 +163,7 @@ def show_deploy(args: argparse.Namespace) -> int:
 
 
 def lock_status(args: argparse.Namespace) -> int:
-    holder = open_store(args).lock_holder(args.app)
+    holder = open_store(args, read_only=True).lock_holder(args.app)
     if holder is None:
         print(f"{args.app}: not locked")
     else:

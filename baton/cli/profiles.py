@@ -72,7 +72,7 @@ def save_profile(args: argparse.Namespace) -> int:
 
 
 def list_profiles(args: argparse.Namespace) -> int:
-    profiles = open_store(args).profiles(args.app)
+    profiles = open_store(args, read_only=True).profiles(args.app)
     if args.json:
         print_json(profiles)
     elif not profiles:
@@ -83,7 +83,7 @@ def list_profiles(args: argparse.Namespace) -> int:
 
 
 def show_profile(args: argparse.Namespace) -> int:
-    profile = open_store(args).profiles(args.app).get(args.name)
+    profile = open_store(args, read_only=True).profiles(args.app).get(args.name)
     if profile is None:
         raise InputError(f"{args.app}: no profile {args.name!r} (see `baton profile list`)")
     print(describe_profile(profile))

@@ -51,7 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def get_setting(args: argparse.Namespace) -> int:
     spec = spec_for(args.key)
-    print(open_store(args).settings(args.app).get(spec.key, spec.default))
+    print(open_store(args, read_only=True).settings(args.app).get(spec.key, spec.default))
     return 0
 
 
@@ -64,7 +64,7 @@ def set_setting(args: argparse.Namespace) -> int:
 
 
 def list_settings(args: argparse.Namespace) -> int:
-    stored = open_store(args).settings(args.app)
+    stored = open_store(args, read_only=True).settings(args.app)
     rows = describe(stored)
     if args.json:
         print_json(rows)

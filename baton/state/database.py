@@ -26,6 +26,9 @@ class Database(abc.ABC):
     location: str
     """Where the state is, as the operator named it (a path, or a URL without password)."""
 
+    writable: bool = True
+    """False for a state opened read-only: the store then does not upgrade its schema."""
+
     @abc.abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return its rows (none for a statement without rows)."""

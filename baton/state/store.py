@@ -44,7 +44,7 @@ def default_state() -> str:
     return os.environ.get("BATON_STATE") or str(default_state_dir())
 
 
-def open_database(location: str | Path) -> Database:
+def open_database(location: str | Path, *, read_only: bool = False) -> Database:
     """The backend for ``location``: a PostgreSQL URL, else an SQLite state directory."""
     if is_url(location):
         from baton.state.postgres import PostgresDatabase
@@ -52,16 +52,21 @@ def open_database(location: str | Path) -> Database:
         return PostgresDatabase(str(location))
     from baton.state.sqlite import SQLiteDatabase
 
-    return SQLiteDatabase(Path(location))
+    return SQLiteDatabase(Path(location), read_only=read_only)
 
 
 class Store:
-    """baton's state at ``location`` (a directory for SQLite, or a PostgreSQL URL)."""
+    """baton's state at ``location`` (a directory for SQLite, or a PostgreSQL URL).
 
-    def __init__(self, location: str | Path) -> None:
-        self._db = open_database(location)
+    ``read_only`` is for commands that only look: an SQLite state is then neither created nor
+    upgraded, so they work where baton may not write (a missing one reads as empty).
+    """
+
+    def __init__(self, location: str | Path, *, read_only: bool = False) -> None:
+        self._db = open_database(location, read_only=read_only)
         self.location = self._db.location
-        upgrade(self._db)
+        if self._db.writable:
+            upgrade(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -127,9 +132,7 @@ class Store:
                 self._apply_value(application, deploy_id, load_balancer, key, value)
         return deploy_id
 
-    def _apply_value(
-        self, application: str, deploy_id: int, lb: str, key: str, value: str
-    ) -> None:
+    def _apply_value(self, application: str, deploy_id: int, lb: str, key: str, value: str) -> None:
         if value in {"0", ""}:
             self._db.query(
                 "DELETE FROM lb_values WHERE application = ? AND load_balancer = ? AND key = ?",
@@ -356,9 +359,7 @@ class Store:
         deploys. Returns the number of rows copied per table.
         """
         if target.deploys(limit=1):
-            raise StateError(
-                f"{target.location} already holds deploys; copy into an empty state"
-            )
+            raise StateError(f"{target.location} already holds deploys; copy into an empty state")
         copied: dict[str, int] = {}
         with target._db.transaction():
             for table in COPIED_TABLES:

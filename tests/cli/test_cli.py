@@ -98,10 +98,32 @@ def test_bad_version_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert status == 2 and "version '1; rm -rf /'" in err and "letters, digits" in err
 
 
-def test_history_and_show_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "no deploys yet" in run(capsys, "history", "-s", "shop", "--state", str(tmp_path))[1]
-    status, _, err = run(capsys, "show", "42", "--state", str(tmp_path))
-    assert status == 2 and "no deploy #42" in err
+def test_history_and_show_of_nothing_name_the_state_they_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("BATON_STATE", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    status, out, _ = run(capsys, "history", "-s", "shop")
+    assert status == 0
+    assert out == "no deploys of shop in ~/.local/state/baton; use --state or $BATON_STATE\n"
+    status, _, err = run(capsys, "show", "42", "--state", str(tmp_path / "elsewhere"))
+    assert status == 2
+    assert err == ("baton: error: no deploy #42 in ~/elsewhere; use --state or $BATON_STATE\n")
+    assert not (tmp_path / ".local").exists() and not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("command", ["plan", "deploy"])
+def test_plan_and_deploy_without_a_manifest_say_to_use_f(
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(capsys, command, "-s", "shop", "--state", str(tmp_path))
+    assert status == 2
+    assert err == "baton: error: baton.yml: no such manifest; name the manifest with -f MANIFEST\n"
 
 
 def test_show_tells_when_each_server_left_and_rejoined_rotation(
@@ -126,3 +148,32 @@ def test_show_tells_when_each_server_left_and_rejoined_rotation(
         f"    {time.strftime('%H:%M:%S', time.localtime(1.0))}.0 removed (lb)",
         f"    {time.strftime('%H:%M:%S', time.localtime(2.0))}.0 added (lb)",
     ]
+
+
+def test_plan_warns_of_unchecked_host_keys_and_secret_files_others_can_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret-value\n")
+    token.chmod(0o644)
+    text = manifest_text(2).replace(
+        "    address: 127.0.1.2\n", "    address: 127.0.1.2\n    host_key_checking: false\n"
+    )
+    manifest = tmp_path / "baton.yml"
+    manifest.write_text(text + f"  secrets:\n    TOKEN: {{from_file: {token}}}\n")
+    args = ["plan", "-s", "shop", "-f", str(manifest), "--state", str(tmp_path)]
+    status, out, _ = run(capsys, *args)
+    assert status == 0
+    assert (
+        "WARNING: host keys of web2 are not checked (host_key_checking: false): anyone on the "
+        "way can pose as them and receive the deploy and its secrets\n"
+    ) in out
+    assert (
+        f"WARNING: secret TOKEN: {token} can be read by other users (mode 644); chmod 600 {token}"
+    ) in out
+    deploy = ["deploy", *args[1:]]  # fails at preflight (no load balancer), warned before
+    status, out, _ = run(capsys, *deploy)
+    assert status == 1 and "WARNING: host keys of web2 are not checked" in out
+    token.chmod(0o600)
+    status, out, _ = run(capsys, *args)
+    assert status == 0 and "secret TOKEN" not in out and "host keys of web2" in out
