@@ -58,8 +58,15 @@ def running_cluster() -> Iterator[Cluster]:
         _as_postgres(str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
         _as_postgres(
-            str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"),
-            "-w", "start",
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(directory / "log"),
+            "-w",
+            "start",
         )
         yield Cluster(directory, port)
     finally:

@@ -3,6 +3,9 @@ nothing changed in state. Each case breaks one thing in an otherwise good manife
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 
 from baton.cli.main import main
 from baton.state import Store
+from baton.state.sqlite import STATE_FILE
 from tests.manifests import manifest_text
 
 GOOD = manifest_text(2)
@@ -36,6 +40,11 @@ def key_file(directory: Path) -> str:
 
 def secret_file(directory: Path) -> str:
     return GOOD + f"  secrets:\n    TOKEN: {{from_file: {directory}/token}}\n"
+
+
+def short_secret(directory: Path) -> str:
+    (directory / "token").write_text("abc\n")
+    return secret_file(directory)
 
 
 CASES = {
@@ -78,6 +87,24 @@ CASES = {
         "the environment variable BATON_TEST_UNSET_VARIABLE is not set",
     ),
     "secret file missing": (secret_file, 24, "deploy.secrets.TOKEN.from_file", "does not exist"),
+    "address that is not a host": (
+        replace("    address: 127.0.1.2", "    address: 127.0.1.2; reboot"),
+        6,
+        "servers[1].address",
+        "'127.0.1.2; reboot' is not a host name or IP address",
+    ),
+    "address with a space": (
+        replace("    address: 127.0.1.2", "    address: web 2"),
+        6,
+        "servers[1].address",
+        "'web 2' is not a host name or IP address",
+    ),
+    "secret shorter than 4 characters": (
+        short_secret,
+        24,
+        "deploy.secrets.TOKEN",
+        "secret TOKEN is shorter than 4 characters",
+    ),
     "bad variable name": (
         append("  environment: {2FAST: yes}\n"),
         23,
@@ -122,3 +149,152 @@ def test_bad_setting_exits_2_with_one_line_and_changes_nothing(
     assert status == 2 and err.startswith("baton: error: ") and err.count("\n") == 1
     assert message in err, err
     assert Store(tmp_path).settings("shop") == {"deploy.parallel": "true"}
+
+
+def alias_bomb() -> bytes:
+    """Nine levels of nine aliases: 9**9 (387 million) strings once expanded."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 9)]
+    return (GOOD + "\n".join(lines) + "\n").encode()
+
+
+HOSTILE = {
+    "alias bomb": (alias_bomb, ":28: l5: ", "more than 100,000 values once aliases are expanded"),
+    "over 1 MiB": (lambda: GOOD.encode() + b"#" * (1 << 20), ": ", "larger than 1 MiB"),
+    "not UTF-8": (lambda: GOOD.replace("web2", "web\xe92").encode("latin-1"), ":5: ", "not UTF-8"),
+    "10,000 [": (lambda: b"application: shop\nservers: " + b"[" * 10_000, ":2: ", "deeper than 64"),
+    "10,000 -": (lambda: b"servers:\n" + b"- " * 10_000 + b"x\n", ":2: ", "deeper than 64"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_manifest_fails_at_once_in_one_line_from_every_command(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, where, message = HOSTILE[case]
+    manifest = tmp_path / "baton.yml"
+    manifest.write_bytes(make())
+    state = ["--state", str(tmp_path / "state")]
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("serve started"))
+    for command in (["plan", "-s", "shop"], ["deploy", "-s", "shop"], ["serve"]):
+        status = main([*command, "-f", str(manifest), *state])
+        err = capsys.readouterr().err
+        assert status == 2
+        assert err.startswith(f"baton: error: {manifest}{where}") and message in err, err
+        assert err.count("\n") == 1, err
+    assert Store(tmp_path / "state").deploys() == []
+
+
+PEAK_MEMORY = """
+import sys
+from baton.cli.main import main
+status = main(sys.argv[1:])
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(int(peak.split()[1]) // 1024)  # MB
+sys.exit(status)
+"""
+
+
+def test_an_alias_bomb_is_refused_before_it_takes_memory(tmp_path: Path) -> None:
+    """Expanded, the bomb is gigabytes; refused, the whole `baton plan` stays under 100 MB."""
+    manifest = tmp_path / "baton.yml"
+    manifest.write_bytes(alias_bomb())
+    plan = ["plan", "-s", "shop", "-f", str(manifest), "--state", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY, *plan],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (20, 20)),  # never hang
+    )
+    assert done.returncode == 2 and "once aliases are expanded" in done.stderr, done.stderr
+    assert int(done.stdout) < 100
+
+
+def garbage(state: Path) -> None:
+    state.mkdir()
+    (state / STATE_FILE).write_bytes(b"not a database, just text " * 200)
+
+
+def truncated(state: Path) -> None:
+    store = Store(state)
+    for n in range(300):
+        store.set_setting(f"app{n}", "deploy.parallel", "x" * 300)
+    store.close()
+    database = state / STATE_FILE
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 2])
+
+
+def directory(state: Path) -> None:
+    (state / STATE_FILE).mkdir(parents=True)
+
+
+def a_file(state: Path) -> None:
+    state.write_text("state\n")
+
+
+DAMAGED = {
+    "garbage": (garbage, STATE_FILE, "is damaged or not baton's database (file is not a database)"),
+    "truncated": (truncated, STATE_FILE, "is damaged or not baton's database (database disk"),
+    "a directory": (directory, STATE_FILE, "is a directory, not baton's database"),
+    "state path is a file": (a_file, "", "is a file, not a directory"),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGED)
+def test_damaged_state_fails_in_one_line_naming_it_and_what_to_do(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, name, message = DAMAGED[case]
+    manifest = tmp_path / "baton.yml"
+    manifest.write_text(GOOD)
+    state = tmp_path / "state"
+    make(state)
+    before = snapshot(state)
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("serve started"))
+    app, file = ["-s", "shop"], ["-f", str(manifest)]
+    for command in (
+        ["history", *app],
+        ["show", "1"],
+        ["plan", *app, *file],
+        ["deploy", *app, *file],
+        ["settings", "set", *app, "deploy.parallel", "true"],
+        ["settings", "list", *app],
+        ["lock", "status", *app],
+        ["serve", *file],
+    ):
+        status = main([*command, "--state", str(state)])
+        err = capsys.readouterr().err
+        assert status == 2, command
+        assert err.startswith("baton: error: ") and err.count("\n") == 1, err
+        assert f"{state / name if name else state} " in err and message in err, err
+        assert "or use --state (or $BATON_STATE)" in err, err
+    assert snapshot(state) == before
+
+
+def snapshot(path: Path) -> dict[str, bytes | None]:
+    """Every file under ``path`` (or ``path`` itself) and its bytes; None for a directory."""
+    paths = [path, *path.rglob("*")] if path.is_dir() else [path]
+    return {str(p): None if p.is_dir() else p.read_bytes() for p in paths}
+
+
+def test_a_capacity_floor_no_serial_deploy_can_keep_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "baton.yml"
+    manifest.write_text(GOOD)
+    state = ["--state", str(tmp_path)]
+    assert main(["settings", "set", "-s", "shop", "deploy.min_in_service", "2", *state]) == 0
+    floor = (
+        "deploy.min_in_service is 2 but shop has 2 server(s): taking one out leaves at most 1 "
+        "in rotation, so a serial deploy cannot start"
+    )
+    capsys.readouterr()
+    assert main(["plan", "-s", "shop", "-f", str(manifest), *state]) == 0
+    assert f"WARNING: {floor}" in capsys.readouterr().out
+    assert main(["deploy", "-s", "shop", "-f", str(manifest), *state]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"baton: error: {floor}") and err.count("\n") == 1, err
+    assert Store(tmp_path).deploys() == []
+    # --parallel never takes a server out: no warning, and the floor does not apply
+    assert main(["plan", "-s", "shop", "-f", str(manifest), "--parallel", *state]) == 0
+    assert "min_in_service" not in capsys.readouterr().out

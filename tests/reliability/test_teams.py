@@ -32,9 +32,7 @@ async def test_two_deploys_sharing_postgresql_one_runs_the_other_names_it(
     assert [d.status for d in Store(postgres_url).deploys()] == ["succeeded"]
 
 
-async def test_listen_follows_a_deploy_another_process_runs(
-    site: Site, postgres_url: str
-) -> None:
+async def test_listen_follows_a_deploy_another_process_runs(site: Site, postgres_url: str) -> None:
     listener = await start("listen", "-s", APPLICATION, "--state", postgres_url)
     await listener.until("waiting for the next one")
     code, output = await run(*_deploy(site, postgres_url, "followed"))
