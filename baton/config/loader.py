@@ -15,7 +15,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -150,17 +150,20 @@ class _Builder:
     def data(self, node: yaml.Node, path: KeyPath) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            top = path[:1]  # deeper paths run through aliases: their lines are the anchors'
-            raise ManifestError(
-                Location(self.file, self.lines.get(top), _dotted(top)),
-                f"more than {MAX_VALUES:,} values once aliases are expanded; not a manifest?",
-            )
+            self._refuse(path, f"more than {MAX_VALUES:,} values once aliases are expanded")
+        if len(path) > MAX_DEPTH:  # an alias inside what it names, or aliases stacked deep
+            self._refuse(path, f"nested deeper than {MAX_DEPTH} levels once aliases are expanded")
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return tuple(self.data(item, (*path, i)) for i, item in enumerate(node.value))
         return self.scalar(node, path)
+
+    def _refuse(self, path: KeyPath, problem: str) -> NoReturn:
+        top = path[:1]  # deeper paths run through aliases: their lines are the anchors'
+        location = Location(self.file, self.lines.get(top), _dotted(top))
+        raise ManifestError(location, f"{problem}; not a manifest?")
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}

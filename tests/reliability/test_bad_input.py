@@ -158,11 +158,23 @@ def alias_bomb() -> bytes:
     return (GOOD + "\n".join(lines) + "\n").encode()
 
 
+def stacked_aliases() -> bytes:
+    """Each 40 deep, each holding the one before: no nesting in the text is deeper than 41."""
+    lines = [f"a{n}: &a{n} {'[' * 40}{f'*a{n - 1}' if n else 'x'}{']' * 40}" for n in range(9)]
+    return ("application: shop\n" + "\n".join(lines) + "\n").encode()
+
+
 HOSTILE = {
     "alias bomb": (alias_bomb, ":28: l5: ", "more than 100,000 values once aliases are expanded"),
     "over 1 MiB": (lambda: GOOD.encode() + b"#" * (1 << 20), ": ", "larger than 1 MiB"),
     "not UTF-8": (lambda: GOOD.replace("web2", "web\xe92").encode("latin-1"), ":5: ", "not UTF-8"),
     "10,000 [": (lambda: b"application: shop\nservers: " + b"[" * 10_000, ":2: ", "deeper than 64"),
+    "an alias inside itself": (
+        lambda: b"application: shop\nservers: &a [*a, 1]\n",
+        ":2: servers: ",
+        "nested deeper than 64 levels once aliases are expanded",
+    ),
+    "aliases stacked deep": (stacked_aliases, ":3: a1: ", "nested deeper than 64 levels once"),
     "10,000 -": (lambda: b"servers:\n" + b"- " * 10_000 + b"x\n", ":2: ", "deeper than 64"),
 }
 
