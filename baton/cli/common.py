@@ -60,6 +60,18 @@ def nothing_found(what: str, store: Store) -> str:
     return f"{what} in {shown(store.location)}; use --state or $BATON_STATE"
 
 
+def existing_store(location: str | None) -> Store | None:
+    """The state at ``location`` (default: $BATON_STATE or the default directory) if there is
+    one, without creating it: None for an SQLite directory that holds no state yet."""
+    from baton.state.database import is_url
+    from baton.state.sqlite import STATE_FILE
+
+    location = location or default_state()
+    if is_url(location) or (Path(location) / STATE_FILE).is_file():
+        return Store(location)
+    return None
+
+
 def manifest_for(args: argparse.Namespace) -> Manifest:
     """Load the manifest and check it describes the application named by -s."""
     if not args.file.exists():

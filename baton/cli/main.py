@@ -12,8 +12,11 @@ from collections.abc import Sequence
 
 from baton._exceptions import BatonError
 from baton.cli import (
+    check_cmd,
+    completion,
     deploying,
     follow_cmd,
+    init_cmd,
     inspecting,
     profiles,
     sandbox,
@@ -31,6 +34,7 @@ Deploy a web application to its servers, serially through the load balancers or 
   baton settings set -s shop deploy.parallel true
   baton history -s shop; baton show 12      # what happened
   baton listen -s shop                      # follow a deploy started elsewhere
+  baton init --app shop --server web1=10.0.0.11; baton check -s shop   # start on your servers
 
 The manifest is ./baton.yml unless -f says otherwise; state lives in $BATON_STATE or
 ~/.local/state/baton unless --state says otherwise (a directory, or postgresql://... for a
@@ -44,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     deploying.register(commands)
+    check_cmd.register(commands)
+    init_cmd.register(commands)
+    completion.register(commands)
     settings_cmd.register(commands)
     inspecting.register(commands)
     follow_cmd.register(commands)
@@ -56,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == [completion.COMPLETE]:
+        return completion.complete(parser, words[1:])
+    args = parser.parse_args(words)
     try:
         status: int = args.handler(args)
     except BatonError as exc:

@@ -23,39 +23,48 @@ MIN_SECRET_CHARS = 4
 
 def check_files(manifest: Manifest) -> None:
     """Every SSH key and known_hosts file the manifest names exists and can be read."""
-    for index, server in enumerate(manifest.servers):
-        if server.transport != "ssh":
-            continue
-        for key, path in (("key_file", server.key_file), ("known_hosts", server.known_hosts)):
-            if path is not None:
-                _readable(manifest, ("servers", index, key), path)
+    for index in range(len(manifest.servers)):
+        check_server_files(manifest, index)
+
+
+def check_server_files(manifest: Manifest, index: int) -> None:
+    """The SSH key and known_hosts file of the server at ``index`` exist and can be read."""
+    server = manifest.servers[index]
+    if server.transport != "ssh":
+        return
+    for key, path in (("key_file", server.key_file), ("known_hosts", server.known_hosts)):
+        if path is not None:
+            _readable(manifest, ("servers", index, key), path)
 
 
 def resolve_secrets(manifest: Manifest, environ: Mapping[str, str]) -> dict[str, str]:
     """Each secret's value, from ``environ`` or its file (one trailing newline dropped)."""
-    values: dict[str, str] = {}
-    for name, source in manifest.deploy.secrets.items():
-        where: KeyPath = ("deploy", "secrets", name)
-        if source.from_env is not None:
-            value = environ.get(source.from_env)
-            if value is None:
-                raise ManifestError(
-                    locate(manifest, (*where, "from_env")),
-                    f"the environment variable {source.from_env} is not set",
-                )
-        else:
-            assert source.from_file is not None
-            value = _read_secret(manifest, (*where, "from_file"), source.from_file)
-        if not value:
-            raise ManifestError(locate(manifest, where), f"secret {name} is empty")
-        if len(value) < MIN_SECRET_CHARS:
+    return {name: resolve_secret(manifest, name, environ) for name in manifest.deploy.secrets}
+
+
+def resolve_secret(manifest: Manifest, name: str, environ: Mapping[str, str]) -> str:
+    """One secret's value, or a ManifestError naming its key and what is wrong."""
+    source = manifest.deploy.secrets[name]
+    where: KeyPath = ("deploy", "secrets", name)
+    if source.from_env is not None:
+        value = environ.get(source.from_env)
+        if value is None:
             raise ManifestError(
-                locate(manifest, where),
-                f"secret {name} is shorter than {MIN_SECRET_CHARS} characters; masking it "
-                "would blank ordinary text in the output",
+                locate(manifest, (*where, "from_env")),
+                f"the environment variable {source.from_env} is not set",
             )
-        values[name] = value
-    return values
+    else:
+        assert source.from_file is not None
+        value = _read_secret(manifest, (*where, "from_file"), source.from_file)
+    if not value:
+        raise ManifestError(locate(manifest, where), f"secret {name} is empty")
+    if len(value) < MIN_SECRET_CHARS:
+        raise ManifestError(
+            locate(manifest, where),
+            f"secret {name} is shorter than {MIN_SECRET_CHARS} characters; masking it "
+            "would blank ordinary text in the output",
+        )
+    return value
 
 
 def file_warnings(manifest: Manifest) -> list[str]:

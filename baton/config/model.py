@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from baton.config.templates import check_template
 
@@ -57,6 +58,9 @@ class PathError(ValueError):
 
 
 class Frozen(BaseModel):
+    """Every model: immutable, strict, unknown keys refused. The docstring under each field is
+    its description in ``baton schema`` and in the comments ``baton init`` writes."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
@@ -64,17 +68,30 @@ class Server(Frozen):
     """One machine that runs the application."""
 
     name: Name
+    """The server's name in baton's output and history: letters, digits, '.', '_' and '-'."""
     address: Host
+    """Where SSH connects: a host name or an IP address."""
     port: int = Field(default=22, ge=1, le=65535)
+    """The SSH port."""
     user: str = Field(default="deploy", min_length=1)
+    """The user SSH logs in as; steps run as this user."""
     key_file: FilePath | None = None
+    """The private key SSH logs in with (or `agent: true` for the SSH agent)."""
     agent: bool = False
+    """Log in with the SSH agent's keys ($SSH_AUTH_SOCK) instead of key_file."""
     known_hosts: FilePath | None = None
+    """The file of trusted host keys; none means ~/.ssh/known_hosts."""
     host_key_checking: bool = True
+    """Refuse a server whose host key is not in known_hosts; false only for throwaway
+    machines."""
     roles: tuple[Name, ...] = ("web",)
+    """Labels for the server, for your own use."""
     migrations: bool = False
+    """This server runs the migration step (at most one server; none means the first)."""
     transport: Literal["ssh", "local"] = "ssh"
+    """ssh, or local to run the commands on this machine (tests, one-box apps)."""
     connect_timeout: PositiveSeconds = 10.0
+    """Seconds to wait for the SSH connection."""
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> Server:
@@ -87,21 +104,35 @@ class LoadBalancerConfiguration(Frozen):
     """Values that stick once a deploy applied them (see baton.state)."""
 
     wait_after_adding_servers: Seconds | None = None
+    """Whole seconds a serial deploy waits after putting a server back, for the load balancer
+    to really route to it. Sticks once deployed: set 0 and deploy to clear it."""
     wait_after_removing_servers: Seconds | None = None
+    """Whole seconds a serial deploy waits after taking a server out, for the load balancer to
+    really stop routing to it. Sticks once deployed: set 0 and deploy to clear it."""
     httpchk: str | None = Field(default=None, pattern=r"^/")
+    """The load balancer's health path, kept and shown with the waits (HAProxy's runtime API
+    cannot change it: keep haproxy.cfg's `option httpchk` in step)."""
 
 
 class LoadBalancer(Frozen):
     """A load balancer in front of the servers; ``servers`` maps baton names to its own names."""
 
     name: Name = "default"
+    """The load balancer's name in baton's output and state."""
     type: Literal["haproxy"]
+    """The kind of load balancer."""
     socket: FilePath | None = None
+    """HAProxy's admin socket (the runtime API); give this or address."""
     address: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
+    """host:port of HAProxy's runtime API over TCP; give this or socket."""
     backend: Name
+    """The HAProxy backend the servers are members of."""
     servers: dict[Name, Name] = Field(default_factory=dict)
+    """baton server name -> the load balancer's name for it (default: the same name)."""
     timeout: PositiveSeconds = 5.0
+    """Seconds for each runtime API call."""
     configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
+    """Values that stick once a deploy applied them (see `baton config show`)."""
 
     @model_validator(mode="after")
     def _one_connection(self) -> LoadBalancer:
@@ -120,9 +151,14 @@ class Step(Frozen):
     """A named shell command run on each server, in order."""
 
     name: Name
+    """The step's name in baton's output and history."""
     run: str = Field(min_length=1)
+    """The command, run through the server's shell. {version}, {server}, {address},
+    {application}, {port} and {user} are filled in, shell-quoted; {{ and }} are braces."""
     migration: bool = False
+    """The migration step: runs on exactly one server per deploy; --skip-migrations skips it."""
     timeout: PositiveSeconds = 600.0
+    """Seconds before the step is stopped and fails."""
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> Step:
@@ -134,10 +170,16 @@ class HealthCheck(Frozen):
     """What must pass on a server before it goes back into rotation."""
 
     url: str | None = Field(default=None, pattern=r"^https?://")
+    """A GET from this machine that passes on HTTP 2xx or 3xx, e.g.
+    http://{address}:8000/healthz; give this or command."""
     command: str | None = None
+    """A command run on the server that passes on exit status 0; give this or url."""
     timeout: PositiveSeconds = 5.0
+    """Seconds per attempt."""
     deadline: PositiveSeconds = 60.0
+    """Give up (and halt the deploy) after this many seconds."""
     interval: PositiveSeconds = 0.5
+    """Seconds between attempts."""
 
     @model_validator(mode="after")
     def _one_probe(self) -> HealthCheck:
@@ -151,7 +193,9 @@ class SecretSource(Frozen):
     """Where a secret's value comes from: never the manifest itself."""
 
     from_env: EnvName | None = None
+    """The operator's environment variable that holds the value; give this or from_file."""
     from_file: FilePath | None = None
+    """The file that holds the value (one trailing newline dropped); give this or from_env."""
 
     @model_validator(mode="after")
     def _one_source(self) -> SecretSource:
@@ -161,8 +205,12 @@ class SecretSource(Frozen):
 
 
 class Deploy(Frozen):
+    """How to deploy a release to one server."""
+
     steps: tuple[Step, ...] = Field(min_length=1)
+    """Commands run in order on each server, through its shell."""
     health_check: HealthCheck | None = None
+    """What must pass before a server goes back into rotation (none: nothing is checked)."""
     environment: dict[EnvName, str] = Field(default_factory=dict)
     """Variables exported to every step."""
     secrets: dict[EnvName, SecretSource] = Field(default_factory=dict)
@@ -186,10 +234,16 @@ class Manifest(Frozen):
     """An application: its servers, its load balancers and how to deploy it."""
 
     application: Name
+    """The application's name: `-s` on the command line names it."""
     servers: tuple[Server, ...] = Field(min_length=1)
+    """The machines that run the application, in deploy order."""
     load_balancers: tuple[LoadBalancer, ...] = ()
+    """The load balancers in front of the servers; a serial deploy takes each server out of
+    all of them."""
     deploy: Deploy
-    source: Path = Field(default=Path("baton.yml"), exclude=True)
+    """How to deploy a release: its steps, health check, environment and secrets."""
+    source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)
+    """The file the manifest was read from (set by the loader, not a key)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

@@ -22,10 +22,13 @@ class StepEnvironment:
     secret_values: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, manifest: Manifest, secrets: Mapping[str, str]) -> StepEnvironment:
-        """The manifest's plain variables plus the resolved secrets (see config.checks)."""
+    def build(
+        cls, manifest: Manifest, secrets: Mapping[str, str], *, complete: bool = True
+    ) -> StepEnvironment:
+        """The manifest's plain variables plus the resolved secrets (see config.checks);
+        ``complete=False`` allows secrets without a value (``baton check`` reports them)."""
         missing = sorted(set(manifest.deploy.secrets) - set(secrets))
-        if missing:
+        if missing and complete:
             raise ValueError(f"no value for secret(s) {', '.join(missing)}")
         return cls({**manifest.deploy.environment, **secrets}, _patterns(secrets.values()))
 

@@ -20,16 +20,21 @@ async def check_once(
 ) -> tuple[bool, str]:
     """One attempt: (passed, what happened)."""
     if check.url is not None:
-        url = render(check.url, values, quote=False)
-        try:
-            status, _ = await get(url, check.timeout, body=False)
-        except (OSError, TimeoutError) as exc:
-            return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
-        return 200 <= status < 400, f"GET {url}: HTTP {status}"
+        return await check_url(check, values)
     command = render(check.command or "", values)
     result = await transport.run(command, timeout=check.timeout, environment=environment)
     status_text = "timed out" if result.timed_out else f"exit {result.exit_status}"
     return result.ok, f"{command}: {status_text}"
+
+
+async def check_url(check: HealthCheck, values: dict[str, object]) -> tuple[bool, str]:
+    """One GET of a URL health check from this machine: (passed, what happened)."""
+    url = render(check.url or "", values, quote=False)
+    try:
+        status, _ = await get(url, check.timeout, body=False)
+    except (OSError, TimeoutError) as exc:
+        return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
+    return 200 <= status < 400, f"GET {url}: HTTP {status}"
 
 
 async def wait_until_healthy(

@@ -81,7 +81,7 @@ async def run_deploy(
         secrets = resolve_secrets(plan.manifest, os.environ)
     environment = StepEnvironment.build(plan.manifest, secrets)
     await wait_for_lock(store, plan.application, lock_wait)
-    async with _opened(plan.manifest, drivers) as (load_balancers, connections):
+    async with opened(plan.manifest, drivers) as (load_balancers, connections):
         await _preflight(plan.manifest, load_balancers)
         await connections.open_all(plan.manifest.servers)
         deploy_id = store.start_deploy(
@@ -106,7 +106,7 @@ async def run_deploy(
 
 
 @contextlib.asynccontextmanager
-async def _opened(
+async def opened(
     manifest: Manifest, drivers: Drivers
 ) -> AsyncIterator[tuple[dict[str, LoadBalancerDriver], Connections]]:
     """The application's load balancer drivers and a connection pool, closed on the way out."""
@@ -178,13 +178,18 @@ async def _preflight(manifest: Manifest, load_balancers: Mapping[str, LoadBalanc
     """Every load balancer answers and knows every server, before anything changes."""
     for lb in manifest.load_balancers:
         membership = await load_balancers[lb.name].membership()
-        missing = [s.name for s in manifest.servers if s.name not in membership]
+        missing = unknown_servers(manifest, membership)
         if missing:
             raise LoadBalancerError(
                 f"load balancer {lb.name} (backend {lb.backend}) does not know server(s) "
                 f"{', '.join(lb.member_name(s) for s in missing)}; it has: "
                 f"{', '.join(sorted(membership)) or 'none'}"
             )
+
+
+def unknown_servers(manifest: Manifest, membership: Mapping[str, object]) -> list[str]:
+    """The manifest's servers a load balancer's membership does not list."""
+    return [s.name for s in manifest.servers if s.name not in membership]
 
 
 def _started(plan: Plan, deploy_id: int) -> DeployStarted:
@@ -236,7 +241,7 @@ async def recover_stranded(
     names = stranded(manifest, store)
     if not names:
         return []
-    async with _opened(manifest, drivers) as (load_balancers, connections):
+    async with opened(manifest, drivers) as (load_balancers, connections):
         await connections.open_all(manifest.server(name) for name in names)
         transports = {name: connections.peek(manifest.server(name)) for name in names}
         journal = _journal(store, manifest.application, 0)

@@ -15,7 +15,7 @@ from baton.planning.plan import (
     build_plan,
     release_version,
 )
-from baton.planning.render import plan_to_dict, render_plan
+from baton.planning.render import plan_to_dict, render_plan, render_values
 from baton.planning.values import ValueInForce, values_in_force, values_to_apply
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "plan_to_dict",
     "release_version",
     "render_plan",
+    "render_values",
     "values_in_force",
     "values_to_apply",
 ]

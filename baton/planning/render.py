@@ -93,3 +93,8 @@ def _estimate_line(plan: Plan) -> str:
         f"  extra time from load balancer waits: {per_server}s per server x {servers} servers"
         f" = {extra}s"
     )
+
+
+def render_values(plan: Plan) -> list[str]:
+    """The load balancer values in force and the extra time their waits add, as plan shows."""
+    return [*_values_lines(plan), _estimate_line(plan)]

@@ -1,0 +1,113 @@
+"""``baton completion bash|zsh|fish``: each script, sourced in its real shell, completes
+commands, flags, setting keys, the manifest's application and deploy ids from history."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from baton.cli.completion import FILES, candidates
+from baton.cli.main import build_parser, main
+from baton.state import LockHolder, Store
+
+BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a manifest for "shop" and state holding deploys #1 and #2."""
+    home = tmp_path_factory.mktemp("completion")
+    (home / "baton.yml").write_text("application: shop\n")
+    store = Store(home / "state")
+    for version in ("v1", "v2"):
+        deploy = store.start_deploy("shop", version, "serial", {}, [], LockHolder.this_process())
+        store.finish_deploy(deploy, "succeeded", "")
+    store.close()
+    return home
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scripts(home: Path) -> None:
+    """``baton completion SHELL`` for each shell, saved in ``home``."""
+    for shell in ("bash", "zsh", "fish"):
+        with contextlib.redirect_stdout(io.StringIO()) as output:
+            assert main(["completion", shell]) == 0
+        (home / f"baton.{shell}").write_text(output.getvalue())
+
+
+def shell(home: Path, *command: str) -> list[str]:
+    """Run ``command`` in the shell with baton's venv on PATH; its output lines."""
+    environment = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "BATON_STATE": "state"}
+    result = subprocess.run(
+        command, cwd=home, env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def bash(home: Path, *words: str) -> list[str]:
+    """What bash offers after ``words`` (the last one is being completed)."""
+    quoted = " ".join(f"'{w}'" for w in words)
+    script = (
+        f"source baton.bash; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+        'COMP_LINE="${COMP_WORDS[*]}"; _baton; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    return [line for line in shell(home, "bash", "--norc", "-c", script) if line]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["baton", "sett"], ["settings"]),
+        (["baton", "settings", "set", "-s", "shop", "deploy.m"],
+         ["deploy.max_parallel", "deploy.min_in_service"]),
+        (["baton", "settings", "set", "-s", "shop", "deploy.parallel", ""], ["true", "false"]),
+        (["baton", "check", "-s", ""], ["shop"]),
+        (["baton", "show", ""], ["2", "1"]),
+        (["baton", "rollback", "-s", "shop", "--to", ""], ["2", "1"]),
+        (["baton", "deploy", "--ser"], ["--serial"]),
+        (["baton", "completion", ""], ["bash", "zsh", "fish"]),
+    ],
+)  # fmt: skip
+def test_bash_completes(home: Path, words: list[str], expected: list[str]) -> None:
+    assert bash(home, *words) == expected
+
+
+def test_bash_offers_every_command_and_no_hidden_one(home: Path) -> None:
+    offered = bash(home, "baton", "")
+    assert {"deploy", "check", "init", "schema", "completion", "settings"} <= set(offered)
+    assert not [c for c in offered if c.startswith("_")]
+
+
+def test_fish_completes(home: Path) -> None:
+    command = "source baton.fish; complete -C 'baton settings get -s shop deploy.p'"
+    assert shell(home, "fish", "--no-config", "-c", command) == ["deploy.parallel"]
+
+
+def test_zsh_completes(home: Path) -> None:
+    """The function the script defines, with compsys's compadd and compdef stood in for (they
+    only exist in an interactive shell)."""
+    command = (
+        'compdef() { :; }; compadd() { shift; print -l -- "$@"; }; source baton.zsh; '
+        "words=(baton show ''); CURRENT=3; _baton"
+    )
+    assert shell(home, "zsh", "-f", "-c", command) == ["2", "1"]
+
+
+def test_a_path_argument_completes_files() -> None:
+    parser = build_parser()
+    assert candidates(parser, ["deploy", "-s", "shop", "-f", "ba"]) == [FILES]
+    assert candidates(parser, ["deploy", "--state", ""]) == [FILES]
+
+
+def test_completion_needs_a_known_shell(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["completion", "tcsh"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in capsys.readouterr().err
