@@ -2,21 +2,29 @@
 
 from baton.config.loader import load_manifest, parse_manifest
 from baton.config.model import (
+    CommandBalancer,
     Deploy,
+    ELBv2Balancer,
+    HAProxyBalancer,
     HealthCheck,
     LoadBalancer,
     LoadBalancerConfiguration,
     Manifest,
+    NginxBalancer,
     Server,
     Step,
 )
 
 __all__ = [
+    "CommandBalancer",
     "Deploy",
+    "ELBv2Balancer",
+    "HAProxyBalancer",
     "HealthCheck",
     "LoadBalancer",
     "LoadBalancerConfiguration",
     "Manifest",
+    "NginxBalancer",
     "Server",
     "Step",
     "load_manifest",

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from baton._exceptions import Location, ManifestError
-from baton.config.model import Manifest, PathError
+from baton.config import model
+from baton.config.model import LOAD_BALANCER_TYPES, Manifest, PathError
 
 KeyPath = tuple[str | int, ...]
 MAX_BYTES = 1024 * 1024
@@ -32,6 +33,11 @@ MAX_DEPTH = 64
 MAX_VALUES = 100_000
 """Values (mappings, lists, scalars) after expanding aliases; 10,000 servers take ~50,000."""
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+_MODEL_NAMES = frozenset(
+    name for name, value in vars(model).items() if isinstance(value, type) and name[0].isupper()
+)
+"""Class names pydantic puts in an error's location when it tried one side of a union."""
 
 _MESSAGES = {
     "tuple_type": "should be a list",
@@ -205,6 +211,8 @@ def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> 
     inner = error.get("ctx", {}).get("error")
     if isinstance(inner, PathError):
         path = (*path, *inner.path)
+    if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+        path = (*path, "type")
     return ManifestError(
         Location(file, _line_of(path, lines), _dotted(path)), _message(error, path)
     )
@@ -215,15 +223,22 @@ def _clean(loc: tuple[int | str, ...], lines: dict[KeyPath, int]) -> KeyPath:
     manifest that looks like a label, such as ``function-``, is kept)."""
     path: KeyPath = ()
     for part in loc:
+        if _is_balancer_tag(path, part):
+            continue
         if isinstance(part, int) or (*path, part) in lines or not _is_label(part):
             path = (*path, part)
     return path
 
 
+def _is_balancer_tag(path: KeyPath, part: str | int) -> bool:
+    """The ``type`` pydantic puts after ``load_balancers[i]`` to say which kind it validated."""
+    return path[:1] == ("load_balancers",) and len(path) == 2 and part in LOAD_BALANCER_TYPES
+
+
 def _is_label(part: str) -> bool:
     return (
         part.startswith(("function-", "tagged-union"))
-        or part in {"Path", "lax-or-strict"}
+        or part in {"Path", "lax-or-strict", *_MODEL_NAMES}
         or ("[" in part and "]" in part)
     )
 
@@ -250,7 +265,12 @@ def _dotted(path: KeyPath) -> str:
 def _message(error: ErrorDetails, path: KeyPath) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return _unknown_key(path)
+        return _unknown_key(path, error["loc"])
+    if kind == "union_tag_invalid":
+        types_ = ", ".join(repr(t) for t in LOAD_BALANCER_TYPES)
+        return f"should be one of {types_}, got {error.get('ctx', {}).get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return f"is required (one of {', '.join(repr(t) for t in LOAD_BALANCER_TYPES)})"
     if kind == "literal_error":
         return (
             f"should be one of {error.get('ctx', {}).get('expected', '')}, got {error['input']!r}"
@@ -275,6 +295,9 @@ def _pattern_hint(path: KeyPath) -> str:
         "httpchk": "a path starting with /",
         "url": "an http:// or https:// URL",
         "address": "host:port",
+        "target_group_arn": "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
+        "region": "an AWS region such as eu-west-1",
+        "endpoint_url": "an http:// or https:// URL",
     }
     return hints.get(
         str(last), "letters, digits, '.', '_' and '-', starting with a letter or digit"
@@ -289,20 +312,32 @@ def _kind_of(value: object) -> str:
     return repr(value)
 
 
-def _unknown_key(path: KeyPath) -> str:
+def _unknown_key(path: KeyPath, loc: tuple[int | str, ...]) -> str:
     key = str(path[-1])
-    known = sorted(_fields_at(path[:-1]))
+    known = sorted(_fields_at(loc[:-1]))
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    kind = next((part for part in loc if part in LOAD_BALANCER_TYPES), None)
+    if kind is not None and path[:1] == ("load_balancers",) and len(path) == 3:
+        owners = [t for t, model in LOAD_BALANCER_TYPES.items() if key in model.model_fields]
+        if owners:
+            return (
+                f"{key!r} is a key of type {' and '.join(owners)}, not {kind} "
+                f"(type {kind} takes: {', '.join(known)})"
+            )
     return f"unknown key {key!r}{hint} (valid keys: {', '.join(known)})"
 
 
-def _fields_at(path: KeyPath) -> list[str]:
-    """The keys the model accepts at a key path, for the "did you mean" hint."""
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model accepts at an error's location, for the "did you mean" hint."""
     current: Any = Manifest
-    for part in path:
+    for part in loc:
         current = _unwrap(current)
-        if isinstance(part, int):
+        if isinstance(part, str) and part in LOAD_BALANCER_TYPES and _is_union(current):
+            current = LOAD_BALANCER_TYPES[part]
+        elif isinstance(part, str) and _is_label(part):
+            continue
+        elif isinstance(part, int):
             args = typing.get_args(current)
             current = args[0] if args else current
         elif typing.get_origin(current) is dict:
@@ -316,8 +351,18 @@ def _fields_at(path: KeyPath) -> list[str]:
     return []
 
 
+def _is_union(annotation: Any) -> bool:
+    return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+
+
 def _unwrap(annotation: Any) -> Any:
-    """Strip ``X | None`` so the model class shows."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        return next((a for a in typing.get_args(annotation) if a is not type(None)), annotation)
-    return annotation
+    """Strip ``Annotated[...]`` and ``X | None`` so the model class (or a union of them) shows."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if not _is_union(annotation):
+        return annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    if len(models) > 1:
+        return annotation
+    return models[0] if models else args[0]

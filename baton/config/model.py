@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,7 +22,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from baton.config.templates import check_template
+from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
@@ -114,11 +115,58 @@ class LoadBalancerConfiguration(Frozen):
     cannot change it: keep haproxy.cfg's `option httpchk` in step)."""
 
 
+Member = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=255)]
+"""A load balancer's own name for a server: an HAProxy server, an nginx upstream member
+(``host:port``), an AWS target (``id`` or ``id:port``)."""
+TARGET_GROUP_ARN = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/"
+    r"[0-9a-f]{16}$"
+)
+
+
+class BalancerHost(Frozen):
+    """The machine a balancer's commands run on when it is not this one: reached over SSH."""
+
+    address: Host
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(default="deploy", min_length=1)
+    key_file: FilePath | None = None
+    agent: bool = False
+    known_hosts: FilePath | None = None
+    host_key_checking: bool = True
+    connect_timeout: PositiveSeconds = 10.0
+
+    def as_server(self, name: str) -> Server:
+        """This host as a server, so the SSH transport can reach it."""
+        return Server(name=name, **self.model_dump())
+
+
 class LoadBalancer(Frozen):
-    """A load balancer in front of the servers; ``servers`` maps baton names to its own names."""
+    """What every kind of load balancer has; ``servers`` maps baton names to its own names."""
 
     name: Name = "default"
     """The load balancer's name in baton's output and state."""
+    type: str
+    """The kind of load balancer: haproxy, nginx, elbv2 or command."""
+    servers: dict[Name, Member] = Field(default_factory=dict)
+    """baton server name -> the load balancer's name for it (default: the same name)."""
+    timeout: PositiveSeconds = 5.0
+    """Seconds for each call to the load balancer, and the longest wait for a drain."""
+    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
+    """Values that stick once a deploy applied them (see `baton config show`)."""
+
+    def member_name(self, server: str) -> str:
+        """The load balancer's own name for a baton server (the same name unless mapped)."""
+        return self.servers.get(server, server)
+
+    def describe(self) -> str:
+        """What the balancer is, for messages: "backend app", "target group ...", ..."""
+        return self.type
+
+
+class HAProxyBalancer(LoadBalancer):
+    """A backend of HAProxy, driven through its admin socket."""
+
     type: Literal["haproxy"]
     """The kind of load balancer."""
     socket: FilePath | None = None
@@ -127,24 +175,104 @@ class LoadBalancer(Frozen):
     """host:port of HAProxy's runtime API over TCP; give this or socket."""
     backend: Name
     """The HAProxy backend the servers are members of."""
-    servers: dict[Name, Name] = Field(default_factory=dict)
-    """baton server name -> the load balancer's name for it (default: the same name)."""
-    timeout: PositiveSeconds = 5.0
-    """Seconds for each runtime API call."""
-    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
-    """Values that stick once a deploy applied them (see `baton config show`)."""
 
     @model_validator(mode="after")
-    def _one_connection(self) -> LoadBalancer:
+    def _one_connection(self) -> HAProxyBalancer:
         if (self.socket is None) == (self.address is None):
             raise ValueError(
                 "give exactly one of socket (admin socket path) or address (host:port)"
             )
         return self
 
-    def member_name(self, server: str) -> str:
-        """The load balancer's own name for a baton server (the same name unless mapped)."""
-        return self.servers.get(server, server)
+    def describe(self) -> str:
+        return f"HAProxy backend {self.backend}"
+
+
+class HostedBalancer(LoadBalancer):
+    """A balancer baton drives with commands, here (``local``) or on a host over SSH."""
+
+    host: Literal["local"] | BalancerHost = "local"
+    sudo: bool = False
+
+
+class NginxBalancer(HostedBalancer):
+    """An upstream block of open-source nginx, in a file baton rewrites (``down`` marks)."""
+
+    type: Literal["nginx"]
+    file: FilePath
+    """The file baton rewrites; nginx's configuration includes it and it holds the upstream."""
+    upstream: Name
+    command: str = Field(default="nginx", min_length=1)
+    """How to call nginx on its host, with any -p/-c options: baton adds -t, -T, -s reload."""
+    reload: str | None = Field(default=None, min_length=1)
+    """The graceful reload (default: ``<command> -s reload``)."""
+    pid_file: FilePath = Path("/run/nginx.pid")
+    """The master's pid file: its workers are watched to see the old generation drain."""
+
+    @property
+    def reload_command(self) -> str:
+        return self.reload or f"{self.command} -s reload"
+
+    def describe(self) -> str:
+        return f"nginx upstream {self.upstream} in {self.file}"
+
+
+class ELBv2Balancer(LoadBalancer):
+    """An AWS Elastic Load Balancing v2 target group; ``servers`` maps each server to its target
+    (instance id or IP, with ``:port`` when not the group's port)."""
+
+    type: Literal["elbv2"]
+    target_group_arn: str = Field(pattern=TARGET_GROUP_ARN)
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    """The target group's region (by default the one its ARN names)."""
+    endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    """Another endpoint for the API (a VPC endpoint; moto in tests)."""
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.target_group_arn.split(":")[3]
+
+    def describe(self) -> str:
+        return f"target group {self.target_group_arn.rsplit(':', 1)[-1]}"
+
+
+class CommandBalancer(HostedBalancer):
+    """Any balancer with a command line: baton runs your ``remove``, ``add`` and ``status``."""
+
+    type: Literal["command"]
+    remove: str = Field(min_length=1)
+    add: str = Field(min_length=1)
+    status: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> CommandBalancer:
+        for key in ("remove", "add", "status"):
+            try:
+                check_template(getattr(self, key), BALANCER_PLACEHOLDERS)
+            except ValueError as error:
+                raise PathError((key,), str(error)) from None
+        return self
+
+    @property
+    def status_per_server(self) -> bool:
+        """Whether ``status`` names a server, so it runs once per server."""
+        return any(f is not None for _, f, _, _ in string.Formatter().parse(self.status))
+
+    def describe(self) -> str:
+        return "status command"
+
+
+AnyLoadBalancer = Annotated[
+    HAProxyBalancer | NginxBalancer | ELBv2Balancer | CommandBalancer,
+    Field(discriminator="type"),
+]
+LOAD_BALANCER_TYPES: dict[str, type[LoadBalancer]] = {
+    "haproxy": HAProxyBalancer,
+    "nginx": NginxBalancer,
+    "elbv2": ELBv2Balancer,
+    "command": CommandBalancer,
+}
+"""``type:`` -> the model of that kind of balancer."""
 
 
 class Step(Frozen):
@@ -237,9 +365,9 @@ class Manifest(Frozen):
     """The application's name: `-s` on the command line names it."""
     servers: tuple[Server, ...] = Field(min_length=1)
     """The machines that run the application, in deploy order."""
-    load_balancers: tuple[LoadBalancer, ...] = ()
+    load_balancers: tuple[AnyLoadBalancer, ...] = ()
     """The load balancers in front of the servers; a serial deploy takes each server out of
-    all of them."""
+    all of them (in this order) and puts it back in the reverse order."""
     deploy: Deploy
     """How to deploy a release: its steps, health check, environment and secrets."""
     source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)
@@ -252,13 +380,7 @@ class Manifest(Frozen):
         _require_unique([lb.name for lb in self.load_balancers], "load balancer", "load_balancers")
         _require_one([s.migrations for s in self.servers], "servers", "migrations", "server")
         for index, lb in enumerate(self.load_balancers):
-            unknown = sorted(set(lb.servers) - set(names))
-            if unknown:
-                raise PathError(
-                    ("load_balancers", index, "servers", unknown[0]),
-                    f"load balancer {lb.name!r} maps unknown server(s) {', '.join(unknown)}; "
-                    f"servers are: {', '.join(names)}",
-                )
+            _check_mapping(lb, index, names)
         return self
 
     @property
@@ -268,6 +390,36 @@ class Manifest(Frozen):
 
     def server(self, name: str) -> Server:
         return next(s for s in self.servers if s.name == name)
+
+
+def _check_mapping(lb: LoadBalancer, index: int, names: list[str]) -> None:
+    unknown = sorted(set(lb.servers) - set(names))
+    if unknown:
+        raise PathError(
+            ("load_balancers", index, "servers", unknown[0]),
+            f"load balancer {lb.name!r} maps unknown server(s) {', '.join(unknown)}; "
+            f"servers are: {', '.join(names)}",
+        )
+    unmapped = [name for name in names if name not in lb.servers]
+    if isinstance(lb, ELBv2Balancer) and unmapped:
+        raise PathError(
+            ("load_balancers", index, "servers"),
+            f"server(s) {', '.join(unmapped)} have no target: map each server to its "
+            "instance id or IP (id:port when not the target group's port)",
+        )
+    if isinstance(lb, CommandBalancer) and lb.status_per_server and unmapped:
+        raise PathError(
+            ("load_balancers", index, "servers"),
+            f"server(s) {', '.join(unmapped)} missing: a status command run per server is "
+            "asked about the servers listed here, so list each (as itself: web1: web1)",
+        )
+    if isinstance(lb, ELBv2Balancer):
+        for server, target in lb.servers.items():
+            if target.count(":") > 1 or not re.match(r"^[^:]+(:\d{1,5})?$", target):
+                raise PathError(
+                    ("load_balancers", index, "servers", server),
+                    f"{target!r} is not a target: an instance id or IP, optionally :port",
+                )
 
 
 def _require_unique(names: list[str], what: str, field: str) -> None:

@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     from baton.config.model import Server
 
 PLACEHOLDERS = ("version", "server", "address", "application", "port", "user")
+BALANCER_PLACEHOLDERS = ("server", "address", "port")
+"""In a command balancer's commands: the balancer's name for the server, and its halves when
+that name is ``address:port``."""
 
 _FORMATTER = string.Formatter()
 
 
-def check_template(text: str) -> None:
+def check_template(text: str, known: tuple[str, ...] = PLACEHOLDERS) -> None:
     """Raise ValueError naming an unknown or malformed placeholder."""
     try:
         fields = [f for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
@@ -28,10 +31,10 @@ def check_template(text: str) -> None:
             f"malformed template ({exc}); write {{{{ and }}}} for literal braces"
         ) from exc
     for field in fields:
-        if field not in PLACEHOLDERS:
+        if field not in known:
             raise ValueError(
                 f"unknown placeholder {{{field}}}; known: "
-                + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                + ", ".join("{" + p + "}" for p in known)
             )
 
 

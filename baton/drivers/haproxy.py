@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError
-from baton.config.model import LoadBalancer
+from baton.config.model import HAProxyBalancer
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
 FORCED_MAINT, INHERITED_MAINT, CONFIG_MAINT = 0x01, 0x02, 0x04
@@ -56,7 +56,7 @@ class ServerState:
 class HAProxyDriver(LoadBalancerDriver):
     """Drains, disables and enables servers of one backend."""
 
-    def __init__(self, lb: LoadBalancer) -> None:
+    def __init__(self, lb: HAProxyBalancer) -> None:
         self.lb = lb
         self.name = lb.name
         self._baton_names = {member: name for name, member in lb.servers.items()}

@@ -38,5 +38,10 @@ class LoadBalancerDriver(abc.ABC):
     async def membership(self) -> dict[str, Membership]:
         """Every known server's membership, keyed by baton server name."""
 
+    async def preflight(self) -> list[str]:
+        """Check what :meth:`membership` cannot show, before a deploy changes anything (raise
+        :class:`baton.LoadBalancerError`); return warnings the deploy should show."""
+        return []
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release any connection the driver keeps."""

@@ -82,7 +82,7 @@ async def run_deploy(
     environment = StepEnvironment.build(plan.manifest, secrets)
     await wait_for_lock(store, plan.application, lock_wait)
     async with opened(plan.manifest, drivers) as (load_balancers, connections):
-        await _preflight(plan.manifest, load_balancers)
+        notes = await _preflight(plan.manifest, load_balancers, _left_out(store, plan.application))
         await connections.open_all(plan.manifest.servers)
         deploy_id = store.start_deploy(
             plan.application,
@@ -101,7 +101,7 @@ async def run_deploy(
             journal=_journal(store, plan.application, deploy_id),
             environment=environment,
         )
-        result = await _run_recorded(engine, recorder, store, deploy_id, connections)
+        result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
     return DeployReport(deploy_id, plan, result)
 
 
@@ -134,11 +134,16 @@ async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
 
 
 async def _run_recorded(
-    engine: Engine, recorder: Recorder, store: Store, deploy_id: int, connections: Connections
+    engine: Engine,
+    recorder: Recorder,
+    store: Store,
+    deploy_id: int,
+    connections: Connections,
+    notes: Sequence[str] = (),
 ) -> DeployResult:
     plan, emit = engine.plan, engine.emit
     emit(_started(plan, deploy_id))
-    for warning in plan.warnings:
+    for warning in (*plan.warnings, *notes):
         emit(Warning_(message=warning))
     flusher = asyncio.create_task(_flush_periodically(recorder, store, deploy_id))
     status, summary = "cancelled", "the deploy was interrupted"
@@ -174,17 +179,40 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
         )
 
 
-async def _preflight(manifest: Manifest, load_balancers: Mapping[str, LoadBalancerDriver]) -> None:
-    """Every load balancer answers and knows every server, before anything changes."""
+async def _preflight(
+    manifest: Manifest,
+    load_balancers: Mapping[str, LoadBalancerDriver],
+    left_out: set[tuple[str, str]],
+) -> list[str]:
+    """Every load balancer answers and knows every server, before anything changes; return the
+    drivers' warnings. A server baton itself took out (``left_out``: per the journal, by load
+    balancer) may be missing: a cloud target group forgets a deregistered target."""
+    notes: list[str] = []
     for lb in manifest.load_balancers:
-        membership = await load_balancers[lb.name].membership()
-        missing = unknown_servers(manifest, membership)
+        driver = load_balancers[lb.name]
+        notes += await driver.preflight()
+        membership = await driver.membership()
+        missing = [
+            name
+            for name in unknown_servers(manifest, membership)
+            if (lb.name, name) not in left_out
+        ]
         if missing:
             raise LoadBalancerError(
-                f"load balancer {lb.name} (backend {lb.backend}) does not know server(s) "
+                f"load balancer {lb.name} ({lb.describe()}) does not know server(s) "
                 f"{', '.join(lb.member_name(s) for s in missing)}; it has: "
                 f"{', '.join(sorted(membership)) or 'none'}"
             )
+    return notes
+
+
+def _left_out(store: Store, application: str) -> set[tuple[str, str]]:
+    """(load balancer, server) pairs whose last journalled change is not a finished add."""
+    return {
+        (entry.load_balancer, entry.server)
+        for entry in store.journal_entries(application)
+        if (entry.action, entry.state) != ("add", "done")
+    }
 
 
 def unknown_servers(manifest: Manifest, membership: Mapping[str, object]) -> list[str]:

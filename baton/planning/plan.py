@@ -250,7 +250,7 @@ def _serial_actions(
     if removing:
         actions.append(Wait(removing, "wait_after_removing_servers"))
     actions += _deploy_actions(manifest, server, migration_server)
-    actions.append(AddToLoadBalancers(names))
+    actions.append(AddToLoadBalancers(tuple(reversed(names))))
     if adding:
         actions.append(Wait(adding, "wait_after_adding_servers"))
     return tuple(actions)

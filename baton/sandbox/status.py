@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from baton.config.model import LoadBalancer
+from baton.config.model import HAProxyBalancer
 from baton.drivers.haproxy import HAProxyDriver
 from baton.drivers.http import get
 from baton.drivers.loadbalancer import Membership
@@ -56,7 +56,7 @@ async def served_version(address: str, timeout: float = 1.0) -> str | None:
 
 async def membership(haproxy_socket: Path, backend: str = BACKEND) -> dict[str, str]:
     """Each server's :class:`Membership` value, as the HAProxy at ``haproxy_socket`` reports."""
-    balancer = LoadBalancer(type="haproxy", socket=haproxy_socket, backend=backend)
+    balancer = HAProxyBalancer(type="haproxy", socket=haproxy_socket, backend=backend)
     driver = HAProxyDriver(balancer)
     try:
         return {name: member.value for name, member in (await driver.membership()).items()}

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from baton.config.model import LoadBalancer, Server
+from baton.config.model import HAProxyBalancer, NginxBalancer, Server
 from baton.sandbox.haproxy import HAProxyProcess, start_haproxy
+from baton.sandbox.nginx import NginxProcess, start_nginx
 from baton.sandbox.sshd import SandboxServer, SshdFleet, start_sshd_fleet
 
 
@@ -125,6 +126,31 @@ def haproxy(tmp_path: Path, name_servers: dict[str, NameServer]) -> Iterator[HAP
     proxy.stop()
 
 
-def load_balancer(haproxy: HAProxyProcess, **changes: object) -> LoadBalancer:
+def load_balancer(haproxy: HAProxyProcess, **changes: object) -> HAProxyBalancer:
     fields = {"name": "front", "type": "haproxy", "socket": haproxy.socket, "backend": "app"}
-    return LoadBalancer.model_validate(fields | changes, strict=False)
+    return HAProxyBalancer.model_validate(fields | changes, strict=False)
+
+
+@pytest.fixture
+def nginx(tmp_path: Path, name_servers: dict[str, NameServer]) -> Iterator[NginxProcess]:
+    """A real nginx (foreground, its own prefix) in front of a, b and c."""
+    members = [server.where for server in name_servers.values()]
+    proxy = start_nginx(tmp_path / "nginx", "app", members)
+    yield proxy
+    proxy.stop()
+
+
+def nginx_balancer(
+    nginx: NginxProcess, name_servers: dict[str, NameServer], **changes: object
+) -> NginxBalancer:
+    """The nginx as a manifest names it, servers a, b, c mapped to their addresses."""
+    fields = {
+        "name": "edge",
+        "type": "nginx",
+        "file": nginx.upstream_file,
+        "upstream": "app",
+        "command": nginx.command,
+        "pid_file": nginx.pid_file,
+        "servers": {name: server.where for name, server in name_servers.items()},
+    }
+    return NginxBalancer.model_validate(fields | changes, strict=False)

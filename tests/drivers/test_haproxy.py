@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from baton import LoadBalancerError
-from baton.config.model import LoadBalancer, Server
+from baton.config.model import HAProxyBalancer, Server
 from baton.drivers import Membership
 from baton.drivers.factory import load_balancer_driver, open_transport
 from baton.drivers.haproxy import HAProxyDriver, ServerState
@@ -109,7 +109,7 @@ async def test_an_unknown_backend_is_refused(haproxy: HAProxyProcess) -> None:
 
 
 async def test_an_absent_socket_is_reported(tmp_path: Path) -> None:
-    lb = LoadBalancer(name="gone", type="haproxy", socket=tmp_path / "none.sock", backend="app")
+    lb = HAProxyBalancer(name="gone", type="haproxy", socket=tmp_path / "none.sock", backend="app")
     with pytest.raises(
         LoadBalancerError, match=r"^load balancer gone .*cannot reach .*No such file"
     ):
@@ -147,7 +147,7 @@ async def test_a_removal_haproxy_does_not_show_is_an_error(
     liar: tuple[FakeAdminSocket, str],
 ) -> None:
     fake, address = liar
-    lb = LoadBalancer(name="tcp", type="haproxy", address=address, backend="app")
+    lb = HAProxyBalancer(name="tcp", type="haproxy", address=address, backend="app")
     with pytest.raises(LoadBalancerError, match=r"a is not in maintenance after removal .*0x00"):
         await HAProxyDriver(lb).remove("a")
     assert fake.commands == [

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from baton.config import LoadBalancer
+from baton.config import HAProxyBalancer
 from baton.drivers.haproxy import HAProxyDriver
 from baton.sandbox import fleet
 from baton.sandbox.manifest import APPLICATION, BACKEND, manifest_data
@@ -98,7 +98,7 @@ async def site(rfleet: fleet.Sandbox, tmp_path: Path) -> Site:
 
 
 async def put_all_back(sandbox: fleet.Sandbox) -> None:
-    balancer = LoadBalancer(type="haproxy", socket=sandbox.haproxy_socket, backend=BACKEND)
+    balancer = HAProxyBalancer(type="haproxy", socket=sandbox.haproxy_socket, backend=BACKEND)
     driver = HAProxyDriver(balancer)
     for server in sandbox.servers:
         await driver.add(server.name)

@@ -1,0 +1,174 @@
+"""Open-source nginx through one upstream block in a file that nginx includes.
+
+nginx has no runtime API, so a change is an edit of that file followed by a graceful reload:
+a server is taken out by marking its ``server`` line ``down`` (never by deleting it) and put
+back by removing the mark. The new file is written beside the old one and renamed over it;
+``nginx -t`` validates it before the reload, and when the test fails the previous file is put
+back and the change fails with nginx's own words. After a reload the old worker processes
+finish their requests and exit: the driver waits (up to the balancer's timeout) until none of
+them is left, which is nginx's way of saying the server has drained. Every change is read back
+from the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import time
+from dataclasses import dataclass
+
+from baton.config.model import NginxBalancer
+from baton.drivers.hosted import BalancerHost, last_words
+from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+
+DRAIN_POLL = 0.1
+_UPSTREAM = re.compile(r"\bupstream\s+(?P<name>[^\s{]+)\s*\{(?P<body>[^{}]*)\}")
+_SERVER = re.compile(r"(?<![\w-])server\s+(?P<member>[^\s;]+)(?P<params>[^;]*);")
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The upstream block of a file's text: where it is and each member's ``down`` mark."""
+
+    text: str
+    start: int
+    end: int
+    down: dict[str, bool]
+
+    def with_mark(self, member: str, down: bool) -> str:
+        """The file's text with ``member`` marked down (or not); everything else untouched."""
+
+        def rewrite(match: re.Match[str]) -> str:
+            if match["member"] != member:
+                return match[0]
+            params = [p for p in match["params"].split() if p != "down"]
+            params += ["down"] if down else []
+            return "server " + " ".join([member, *params]) + ";"
+
+        body = _SERVER.sub(rewrite, self.text[self.start : self.end])
+        return self.text[: self.start] + body + self.text[self.end :]
+
+
+def parse_upstream(text: str, name: str) -> Upstream | None:
+    """The upstream called ``name`` in ``text``, or None when there is none."""
+    for match in _UPSTREAM.finditer(_without_comments(text)):
+        if match["name"] == name:
+            body = match["body"]
+            down = {m["member"]: "down" in m["params"].split() for m in _SERVER.finditer(body)}
+            return Upstream(text, match.start("body"), match.end("body"), down)
+    return None
+
+
+def _without_comments(text: str) -> str:
+    """``text`` with each comment blanked out, so offsets still point into the original."""
+    return re.sub(r"#[^\n]*", lambda m: " " * len(m[0]), text)
+
+
+class NginxDriver(LoadBalancerDriver):
+    """Marks members of one upstream ``down`` and reloads nginx gracefully."""
+
+    def __init__(self, lb: NginxBalancer) -> None:
+        self.lb = lb
+        self.name = lb.name
+        self.host = BalancerHost(lb, f"nginx upstream {lb.upstream} in {lb.file}")
+        self._baton_names = {member: name for name, member in lb.servers.items()}
+
+    def __repr__(self) -> str:
+        return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
+
+    async def preflight(self) -> list[str]:
+        """nginx's configuration must include the file baton manages."""
+        marker = shlex.quote(f"# configuration file {self.lb.file}:")
+        command = f"{self.lb.command} -T 2>/dev/null | grep -qxF -- {marker}"
+        result = await self.host.run(command)
+        if not result.ok:
+            raise self.host.error(
+                f"`{self.lb.command} -T` does not show {self.lb.file}: include it from "
+                "nginx's configuration (or nginx cannot be run there)"
+            )
+        return []
+
+    async def remove(self, server: str) -> None:
+        """Mark ``server`` down, reload, and wait for the old workers to finish its requests."""
+        await self._mark(server, down=True)
+
+    async def add(self, server: str) -> None:
+        """Remove the ``down`` mark and reload."""
+        await self._mark(server, down=False)
+
+    async def membership(self) -> dict[str, Membership]:
+        upstream = await self._upstream()
+        return {
+            self._baton_names.get(member, member): (
+                Membership.OUT_OF_ROTATION if down else Membership.IN_ROTATION
+            )
+            for member, down in upstream.down.items()
+            if member in self._baton_names or member not in self.lb.servers
+        }
+
+    async def close(self) -> None:
+        await self.host.close()
+
+    async def _mark(self, server: str, *, down: bool) -> None:
+        member = self.lb.member_name(server)
+        upstream = await self._upstream()
+        if member not in upstream.down:
+            raise self.host.error(f"{server} ({member}) is not a server of the upstream")
+        if upstream.down[member] != down:
+            workers = await self._workers()
+            await self._replace(upstream.text, upstream.with_mark(member, down))
+            await self._reload(upstream.text)
+            await self._wait_for_exit(workers)
+        readback = await self._upstream()
+        if readback.down.get(member) != down:
+            state = "not marked down" if down else "still marked down"
+            raise self.host.error(f"{server} ({member}) is {state} in {self.lb.file}")
+
+    async def _upstream(self) -> Upstream:
+        text = await self.host.check(f"cat -- {shlex.quote(str(self.lb.file))}", "reading")
+        upstream = parse_upstream(text, self.lb.upstream)
+        if upstream is None:
+            raise self.host.error(f"{self.lb.file} has no upstream {self.lb.upstream}")
+        return upstream
+
+    async def _replace(self, old: str, new: str) -> None:
+        """Write ``new`` atomically; when ``nginx -t`` rejects it, put ``old`` back and fail."""
+        await self._write(new)
+        test = await self.host.run(f"{self.lb.command} -t")
+        if not test.ok:
+            await self._write(old)
+            raise self.host.error(f"`nginx -t` rejected the change: {last_words(test)}")
+
+    async def _reload(self, old: str) -> None:
+        """Reload gracefully; when nginx refuses, put ``old`` back so the file tells the truth."""
+        result = await self.host.run(self.lb.reload_command)
+        if not result.ok:
+            await self._write(old)
+            raise self.host.error(
+                f"the reload `{self.lb.reload_command}` failed (exit {result.exit_status}), the "
+                f"previous file is back: {last_words(result)}"
+            )
+
+    async def _write(self, text: str) -> None:
+        path = shlex.quote(str(self.lb.file))
+        temporary = shlex.quote(f"{self.lb.file}.baton-new")
+        command = (
+            f"printf %s {shlex.quote(text)} > {temporary} && "
+            f"chmod --reference={path} {temporary} && mv -f -- {temporary} {path}"
+        )
+        await self.host.check(command, f"writing {self.lb.file}")
+
+    async def _workers(self) -> set[int]:
+        """The worker processes of nginx's master now (empty when nginx is not running)."""
+        pid_file = shlex.quote(str(self.lb.pid_file))
+        result = await self.host.run(f'ps -o pid= --ppid "$(cat -- {pid_file})"')
+        return {int(word) for word in result.output.split() if word.isdigit()}
+
+    async def _wait_for_exit(self, workers: set[int]) -> None:
+        """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive."""
+        deadline = time.monotonic() + self.lb.timeout
+        while workers and time.monotonic() < deadline:
+            workers &= await self._workers()
+            if workers:
+                await asyncio.sleep(DRAIN_POLL)

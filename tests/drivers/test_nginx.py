@@ -1,0 +1,109 @@
+"""NginxDriver against a real nginx (Debian's, in the foreground) with three HTTP servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+
+from baton import LoadBalancerError
+from baton.drivers import Membership
+from baton.drivers.factory import load_balancer_driver
+from baton.drivers.http import get
+from baton.drivers.nginx import NginxDriver, parse_upstream
+from baton.sandbox.nginx import NginxProcess
+from tests.drivers.conftest import NameServer, nginx_balancer
+
+pytestmark = pytest.mark.integration
+
+IN, OUT = Membership.IN_ROTATION, Membership.OUT_OF_ROTATION
+Servers = dict[str, NameServer]
+
+
+async def served_by(nginx: NginxProcess, requests: int = 9) -> Counter[str]:
+    answers = [await get(nginx.frontend_url, 5) for _ in range(requests)]
+    assert all(status == 200 for status, _ in answers), answers
+    return Counter(body for _, body in answers)
+
+
+async def test_remove_marks_down_reloads_and_add_puts_back(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    driver = load_balancer_driver(nginx_balancer(nginx, name_servers))
+    assert isinstance(driver, NginxDriver)
+    assert await driver.preflight() == []
+    assert await driver.membership() == {"a": IN, "b": IN, "c": IN}
+    assert set(await served_by(nginx)) == {"a", "b", "c"}
+
+    await driver.remove("b")
+    text = nginx.upstream_file.read_text()
+    assert f"server {name_servers['b'].where} down;" in text
+    assert await driver.membership() == {"a": IN, "b": OUT, "c": IN}
+    assert set(await served_by(nginx)) == {"a", "c"}
+
+    await driver.add("b")
+    assert "down" not in nginx.upstream_file.read_text()
+    assert set(await served_by(nginx)) == {"a", "b", "c"}
+    await driver.close()
+
+
+async def test_remove_waits_for_the_old_workers_to_finish_requests(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    driver = NginxDriver(nginx_balancer(nginx, name_servers))
+    slow = asyncio.create_task(get(f"{nginx.frontend_url}slow", 5))
+    await asyncio.sleep(0.3)  # the request is inside a worker of the current generation
+    started = time.monotonic()
+    await driver.remove("a")
+    assert time.monotonic() - started > 0.4  # the slow request takes a second
+    assert slow.done() and (await slow)[0] == 200  # finished, not cut
+    await driver.close()
+
+
+async def test_a_change_nginx_rejects_restores_the_file(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    driver = NginxDriver(nginx_balancer(nginx, name_servers))
+    before = nginx.upstream_file.read_text()
+    nginx.config.write_text(nginx.config.read_text() + "bogus_directive on;\n")
+    with pytest.raises(LoadBalancerError, match=r"`nginx -t` rejected the change: .*bogus_dir"):
+        await driver.remove("c")
+    assert nginx.upstream_file.read_text() == before
+    assert set(await served_by(nginx)) == {"a", "b", "c"}  # still running the old config
+    await driver.close()
+
+
+async def test_preflight_requires_nginx_to_include_the_file(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    elsewhere = nginx.directory / "other.conf"
+    elsewhere.write_text(nginx.upstream_file.read_text())
+    driver = NginxDriver(nginx_balancer(nginx, name_servers, file=elsewhere))
+    with pytest.raises(LoadBalancerError, match=r"-T` does not show .*other.conf: include it"):
+        await driver.preflight()
+    await driver.close()
+
+
+async def test_unknown_members_and_upstreams_are_refused(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    driver = NginxDriver(nginx_balancer(nginx, name_servers, servers={"a": "127.0.0.1:1"}))
+    with pytest.raises(LoadBalancerError, match=r"a \(127.0.0.1:1\) is not a server of the"):
+        await driver.remove("a")
+    other = NginxDriver(nginx_balancer(nginx, name_servers, upstream="api"))
+    with pytest.raises(LoadBalancerError, match=r"upstream\.conf has no upstream api"):
+        await other.membership()
+    assert "down" not in nginx.upstream_file.read_text()
+
+
+def test_parsing_keeps_parameters_and_comments() -> None:
+    text = "# managed\nupstream app {\n  server 10.0.0.1:80 weight=2; # one\n  server x down;\n}\n"
+    upstream = parse_upstream(text, "app")
+    assert upstream is not None and upstream.down == {"10.0.0.1:80": False, "x": True}
+    changed = upstream.with_mark("10.0.0.1:80", down=True).replace(
+        "server 10.0.0.1:80 weight=2 down;", "X"
+    )
+    assert changed == "# managed\nupstream app {\n  X # one\n  server x down;\n}\n"
+    assert parse_upstream(text, "api") is None
