@@ -67,7 +67,9 @@ class CommandDriver(LoadBalancerDriver):
         output = await self._status(self._render(self.lb.status, server))
         word = output.split()[0].lower() if output.split() else ""
         if word not in STATES:
-            raise self.host.error(f"status for {server} said {output.strip()[:80]!r}: {_WANTED}")
+            raise self.host.error(
+                f"status for {server} said {output.strip()[:80]!r}: expected in, out or down"
+            )
         return STATES[word]
 
     async def _status(self, command: str) -> str:
@@ -79,7 +81,10 @@ class CommandDriver(LoadBalancerDriver):
         for line in output.splitlines():
             words = line.split()
             if len(words) != 2 or words[1].lower() not in STATES:
-                raise self.host.error(f"status said {line.strip()[:80]!r}: {_WANTED}")
+                raise self.host.error(
+                    f"status said {line.strip()[:80]!r}: expected a '<name> in|out|down' line "
+                    "per server (or a {server} in the status command)"
+                )
             table[baton_names.get(words[0], words[0])] = STATES[words[1].lower()]
         return table
 
@@ -87,6 +92,3 @@ class CommandDriver(LoadBalancerDriver):
         member = self.lb.member_name(server)
         address, _, port = member.rpartition(":") if ":" in member else (member, "", "")
         return render(template, {"server": member, "address": address, "port": port})
-
-
-_WANTED = "expected in, out or down (one '<name> <state>' line per server without {server})"

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from baton.config.model import HAProxyBalancer, NginxBalancer, Server
+from baton.config.model import ELBv2Balancer, HAProxyBalancer, NginxBalancer, Server
 from baton.sandbox.haproxy import HAProxyProcess, start_haproxy
+from baton.sandbox.moto import CREDENTIALS as MOTO_CREDENTIALS
+from baton.sandbox.moto import MotoServer, start_moto
 from baton.sandbox.nginx import NginxProcess, start_nginx
 from baton.sandbox.sshd import SandboxServer, SshdFleet, start_sshd_fleet
 
@@ -154,3 +156,35 @@ def nginx_balancer(
         "servers": {name: server.where for name, server in name_servers.items()},
     }
     return NginxBalancer.model_validate(fields | changes, strict=False)
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's standalone server on a loopback port, for the whole session."""
+    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Credentials in the environment, as the standard chain finds them; no profile files and
+    no instance metadata (169.254.169.254 is not loopback)."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name, value in MOTO_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+
+
+def elbv2_balancer(endpoint_url: str, arn: str, **changes: object) -> ELBv2Balancer:
+    fields = {
+        "name": "alb",
+        "type": "elbv2",
+        "target_group_arn": arn,
+        "endpoint_url": endpoint_url,
+        "servers": {"a": "127.0.1.120:8000", "b": "127.0.1.121"},
+        "timeout": 2,
+    }
+    return ELBv2Balancer.model_validate(fields | changes, strict=False)

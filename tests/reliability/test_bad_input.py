@@ -38,6 +38,15 @@ def key_file(directory: Path) -> str:
     )
 
 
+def balancer(block: str) -> Callable[[Path], str]:
+    """The load balancer's type and its own keys replaced by ``block`` (lines 9 onwards)."""
+    return replace("    type: haproxy\n    socket: /tmp/haproxy.sock\n    backend: app\n", block)
+
+
+ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"
+TARGETS = "    servers: {web1: 10.0.0.1, web2: 10.0.0.2}\n"
+
+
 def secret_file(directory: Path) -> str:
     return GOOD + f"  secrets:\n    TOKEN: {{from_file: {directory}/token}}\n"
 
@@ -104,6 +113,56 @@ CASES = {
         24,
         "deploy.secrets.TOKEN",
         "secret TOKEN is shorter than 4 characters",
+    ),
+    "unknown load balancer type": (
+        replace("type: haproxy", "type: f5"),
+        9,
+        "load_balancers[0].type",
+        "should be one of 'haproxy', 'nginx', 'elbv2', 'command', got 'f5'",
+    ),
+    "a key of another load balancer type": (
+        balancer(
+            "    type: nginx\n    file: /etc/nginx/app.conf\n    upstream: app\n    backend: a\n"
+        ),
+        12,
+        "load_balancers[0].backend",
+        "'backend' is a key of type haproxy, not nginx (type nginx takes: ",
+    ),
+    "nginx without upstream": (
+        balancer("    type: nginx\n    file: /etc/nginx/app.conf\n"),
+        8,
+        "load_balancers[0].upstream",
+        "is required",
+    ),
+    "nginx without file": (
+        balancer("    type: nginx\n    upstream: app\n"),
+        8,
+        "load_balancers[0].file",
+        "is required",
+    ),
+    "elbv2 without target group": (
+        balancer("    type: elbv2\n" + TARGETS),
+        8,
+        "load_balancers[0].target_group_arn",
+        "is required",
+    ),
+    "malformed target group ARN": (
+        balancer("    type: elbv2\n    target_group_arn: arn:aws:elb:web\n" + TARGETS),
+        10,
+        "load_balancers[0].target_group_arn",
+        "(arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)",
+    ),
+    "server without a target": (
+        balancer(f"    type: elbv2\n    target_group_arn: {ARN}\n    servers: {{web1: i-0a1}}\n"),
+        11,
+        "load_balancers[0].servers",
+        "server(s) web2 have no target",
+    ),
+    "command balancer without status": (
+        balancer("    type: command\n    remove: lb out {server}\n    add: lb in {server}\n"),
+        8,
+        "load_balancers[0].status",
+        "is required",
     ),
     "bad variable name": (
         append("  environment: {2FAST: yes}\n"),
