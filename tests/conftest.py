@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def _free_block(count: int) -> str:
 
 
 @contextlib.contextmanager
-def running_sandbox(count: int, **options: float) -> Iterator[fleet.Sandbox]:
+def running_sandbox(count: int, **options: Any) -> Iterator[fleet.Sandbox]:
     """A sandbox of ``count`` servers on free addresses; stopped and removed afterwards."""
     directory = sandbox_directory("baton-sandbox-")
     try:

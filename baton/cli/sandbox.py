@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 
 SANDBOX_DESCRIPTION = """\
 A fleet on this machine to deploy to: N real sshd servers on loopback addresses (127.0.1.x),
-each running a small web app that answers with its release version, behind a real HAProxy.
+each running a small web app that answers with its release version, behind a real HAProxy
+(or nginx, or a cloud load balancer made of moto's AWS API and a lagging HAProxy data plane).
 `up` writes a manifest (DIR/baton.yml, application "sandbox") to deploy with. Needs root;
 installs openssh-server and haproxy with apt-get when they are missing.
 
 examples:
   baton sandbox up --servers 3              # prints the manifest path and the load balancer URL
   baton sandbox up --lag 2 --waits 3        # membership changes land 2 s late; manifest waits 3 s
+  baton sandbox up --balancer nginx         # nginx in front instead of HAProxy
+  baton sandbox up --balancer elbv2 --lag 2 # an AWS target group (moto) whose data plane lags
   baton sandbox traffic --rate 50 --duration 30
   baton deploy -s sandbox -f .sandbox/baton.yml --state .sandbox/state --version v2
   baton sandbox status
@@ -101,6 +104,12 @@ def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the manifest's wait_after_adding/removing_servers (default: the lag, rounded up)",
     )
     up.add_argument(
+        "--balancer",
+        choices=("haproxy", "nginx", "elbv2"),
+        help="haproxy; nginx; or elbv2: moto's AWS API with a HAProxy data plane that follows "
+        "it --lag seconds late (default: the running sandbox's, else haproxy)",
+    )
+    up.add_argument(
         "--first-address",
         help="the first server's loopback address (default: the running sandbox's, else "
         f"{DEFAULT_FIRST_ADDRESS})",
@@ -128,13 +137,23 @@ def _up(args: argparse.Namespace) -> int:
 
     try:
         sandbox = fleet.up(
-            args.dir, args.servers, lag=args.lag, waits=args.waits, first_address=args.first_address
+            args.dir,
+            args.servers,
+            lag=args.lag,
+            waits=args.waits,
+            first_address=args.first_address,
+            balancer=args.balancer,
         )
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"baton: error: sandbox up: {exc}", file=sys.stderr)
         return 1
     print(f"manifest: {sandbox.manifest}")
-    print(f"load balancer: {sandbox.frontend_url}")
+    print(f"load balancer: {sandbox.frontend_url} ({sandbox.balancer})")
+    if sandbox.balancer == "elbv2":
+        from baton.sandbox.moto import CREDENTIALS
+
+        exports = " ".join(f"{name}={value}" for name, value in CREDENTIALS.items())
+        print(f"credentials (moto takes any; the manifest never holds them): export {exports}")
     print(f"deploy with: baton deploy -s sandbox -f {sandbox.manifest} --state {_state(sandbox)}")
     return 0
 

@@ -1,4 +1,4 @@
-"""A sandbox fleet on this machine: real sshds, the sandbox app, a real HAProxy, a manifest.
+"""A sandbox fleet on this machine: real sshds, the sandbox app, a load balancer, a manifest.
 
 ``up`` is idempotent: a running sandbox with the same servers is kept (only the lag proxy and
 the manifest follow a new ``lag`` or ``waits``); anything else is torn down and started afresh.
@@ -9,6 +9,8 @@ Everything lives in one directory, and ``down`` stops exactly the processes reco
     DIR/ssh/                    sshd configs, keys, known_hosts (baton.sandbox.sshd)
     DIR/home/<server>/          each server's home: releases/, current, app.pid, app.log
     DIR/haproxy/                HAProxy's config and admin socket (baton.sandbox.haproxy)
+    DIR/nginx/                  nginx's prefix, with upstream.conf (--balancer nginx)
+    DIR/moto.log, DIR/cloud.log moto's server and the data plane following it (--balancer elbv2)
     DIR/shared/                 the release artifact and the migrations database
     DIR/lag.sock, DIR/lag.log   the lagging admin-socket proxy, when lag > 0
 """
@@ -17,27 +19,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from baton.sandbox import DEFAULT_FIRST_ADDRESS, app
-from baton.sandbox.haproxy import start_haproxy
-from baton.sandbox.manifest import (
-    APP_PORT,
-    BACKEND,
-    install_initial,
-    prepare_shared,
-    write_manifest,
-)
+from baton.sandbox import DEFAULT_FIRST_ADDRESS, app, balancers
+from baton.sandbox.manifest import APP_PORT, install_initial, prepare_shared, write_manifest
 from baton.sandbox.processes import blocking, ensure_packages, in_use, is_ours, stop_ours, wait_for
 from baton.sandbox.sshd import SandboxServer, sandbox_user, start_sshd_fleet, stop_sshd_fleet
 from baton.sandbox.status import IN_ROTATION, status
 
 INITIAL_VERSION = "v1"
-LAG_MODULE = "baton.sandbox.lag"
 
 
 @dataclass
@@ -51,6 +43,10 @@ class Sandbox:
     lag: float = 0.0
     waits: int = 0
     pids: dict[str, int] = field(default_factory=dict)
+    balancer: str = "haproxy"
+    """haproxy, nginx or elbv2 (:mod:`baton.sandbox.balancers`)."""
+    endpoint_url: str = ""
+    target_group_arn: str = ""
 
     @property
     def manifest(self) -> Path:
@@ -116,11 +112,13 @@ def up(
     waits: int | None = None,
     first_address: str | None = None,
     prefix: str | None = None,
+    balancer: str | None = None,
 ) -> Sandbox:
     """Bring the sandbox in ``directory`` to the wanted shape and return it (blocking).
 
-    ``first_address`` and ``prefix`` (server names are ``<prefix>1``, ...) default to those of
-    the running sandbox, else 127.0.1.1 and "web". ``waits`` defaults to the lag, rounded up.
+    ``first_address``, ``prefix`` (server names are ``<prefix>1``, ...) and ``balancer``
+    default to those of the running sandbox, else 127.0.1.1, "web" and "haproxy". ``waits``
+    defaults to the lag, rounded up.
     """
     directory = directory.absolute()
     ensure_packages()
@@ -128,19 +126,26 @@ def up(
     first = sandbox.servers[0] if sandbox is not None and sandbox.servers else None
     first_address = first_address or (first.address if first else DEFAULT_FIRST_ADDRESS)
     prefix = prefix or (first.name.rstrip("0123456789") if first else "web")
+    balancer = balancer or (sandbox.balancer if sandbox is not None else "haproxy")
+    balancers.check(balancer, lag)
     wanted = plan_servers(directory, servers, first_address, prefix)
-    if sandbox is None or sandbox.servers != wanted or not running(sandbox):
+    if (
+        sandbox is None
+        or sandbox.servers != wanted
+        or sandbox.balancer != balancer
+        or not running(sandbox)
+    ):
         down(directory)
-        sandbox = _start(directory, wanted)
-    if sandbox.lag != lag or (lag > 0 and not is_ours(sandbox.pids.get("lag"), LAG_MODULE)):
-        _set_lag(sandbox, lag)
+        sandbox = _start(directory, wanted, balancer)
+    if not balancers.lag_in_place(sandbox, lag):
+        balancers.set_lag(sandbox, lag)
     sandbox.waits = math.ceil(lag) if waits is None else waits
     sandbox.save()
     write_manifest(sandbox)
     return sandbox
 
 
-def _start(directory: Path, servers: list[SandboxServer]) -> Sandbox:
+def _start(directory: Path, servers: list[SandboxServer], balancer: str) -> Sandbox:
     busy = [
         f"{s.address}:{port}" for s in servers for port in (22, APP_PORT) if in_use(s.address, port)
     ]
@@ -151,7 +156,7 @@ def _start(directory: Path, servers: list[SandboxServer]) -> Sandbox:
         )
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
-    sandbox = Sandbox(directory, servers)
+    sandbox = Sandbox(directory, servers, balancer=balancer)
     sandbox.save()
     try:
         prepare_shared(directory)
@@ -160,7 +165,7 @@ def _start(directory: Path, servers: list[SandboxServer]) -> Sandbox:
         for server in servers:
             install_initial(directory, server, INITIAL_VERSION)
             _start_app(server)
-        _start_balancer(sandbox)
+        balancers.start(sandbox)
         _wait_until_serving(sandbox)
     except BaseException:
         down(directory)
@@ -174,46 +179,13 @@ def _start_app(server: SandboxServer) -> None:
     subprocess.run(command, user=server.user, check=True, cwd=server.home, capture_output=True)
 
 
-def _start_balancer(sandbox: Sandbox) -> None:
-    members = {s.name: f"{s.address}:{APP_PORT}" for s in sandbox.servers}
-    proxy = start_haproxy(sandbox.directory / "haproxy", BACKEND, members, None, "/", 200)
-    sandbox.pids["haproxy"] = proxy.pid
-    sandbox.haproxy_socket, sandbox.frontend_url = proxy.socket, proxy.frontend_url
-    sandbox.save()
-
-
-def _set_lag(sandbox: Sandbox, lag: float) -> None:
-    stop_ours(sandbox.pids.pop("lag", None), LAG_MODULE)
-    sandbox.lag = lag
-    if lag > 0:
-        command = [sys.executable, "-m", LAG_MODULE, "--listen", str(sandbox.lag_socket)]
-        command += ["--target", str(sandbox.haproxy_socket), "--lag", str(lag)]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-        with (sandbox.directory / "lag.log").open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-                start_new_session=True,
-            )
-        sandbox.pids["lag"] = process.pid
-        wait_for(sandbox.lag_socket.exists, "the lag proxy's socket")
-    sandbox.save()
-
-
 def down(directory: Path) -> list[str]:
     """Stop every process the sandbox in ``directory`` started; return what was stopped."""
     directory = directory.absolute()
     sandbox = load(directory)
-    stopped: list[str] = []
     if sandbox is None:
-        return stopped
-    if stop_ours(sandbox.pids.get("lag"), LAG_MODULE):
-        stopped.append("lag proxy")
-    if stop_ours(sandbox.pids.get("haproxy"), str(directory / "haproxy")):
-        stopped.append("haproxy")
+        return []
+    stopped = balancers.stop(sandbox)
     for server in sandbox.servers:
         if stop_ours(app.read_pid(server.home), str(server.home)):
             stopped.append(f"app on {server.name}")
@@ -236,7 +208,7 @@ def _stop_sshd(ssh_directory: Path, pid: int | None) -> bool:
 def running(sandbox: Sandbox) -> bool:
     """Whether every process of the sandbox is still alive."""
     directory = sandbox.directory
-    processes = [(sandbox.pids.get("haproxy"), str(directory / "haproxy"))]
+    processes = balancers.processes(sandbox)
     processes += [(sandbox.pids.get("sshd"), str(directory / "ssh"))]
     processes += [(app.read_pid(s.home), str(s.home)) for s in sandbox.servers]
     return all(is_ours(pid, marker) for pid, marker in processes)

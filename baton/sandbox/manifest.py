@@ -123,14 +123,9 @@ def manifest_data(sandbox: Sandbox) -> dict[str, Any]:
          "connect_timeout": 5}
         for s in sandbox.servers
     ]  # fmt: skip
-    balancer = {
-        "name": "haproxy", "type": "haproxy", "socket": str(sandbox.balancer_socket),
-        "backend": BACKEND, "servers": {s.name: s.name for s in sandbox.servers},
-        "configuration": {
-            "wait_after_removing_servers": sandbox.waits,
-            "wait_after_adding_servers": sandbox.waits, "httpchk": "/",
-        },
-    }  # fmt: skip
+    from baton.sandbox.balancers import manifest_block
+
+    balancer = manifest_block(sandbox)
     health = {"url": f"http://{{address}}:{APP_PORT}/", "timeout": 2, "deadline": 30,
               "interval": 0.2}  # fmt: skip
     return {

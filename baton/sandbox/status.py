@@ -34,9 +34,12 @@ class ServerStatus:
 
 
 async def status(sandbox: Sandbox) -> list[ServerStatus]:
-    """Each server's version (asked directly) and membership (from the real HAProxy)."""
+    """Each server's version (asked directly) and membership (from the balancer that carries
+    the traffic: the real HAProxy or nginx, never the lag proxy or moto)."""
+    from baton.sandbox.balancers import membership as balancer_membership
+
     members, versions = await asyncio.gather(
-        membership(sandbox.haproxy_socket),
+        balancer_membership(sandbox),
         asyncio.gather(*(served_version(s.address) for s in sandbox.servers)),
     )
     return [
