@@ -36,11 +36,12 @@ examples:
 """
 
 DEMO_DESCRIPTION = """\
-Bring up a 3-server sandbox, send steady traffic through its load balancer, and deploy four
-times: serial; parallel; serial with 2 s of load balancer lag and no waits; serial with 2 s of
-lag and 3 s waits. Prints, for each: wall time, the plan's estimate of the time waits add,
-requests sent and failed, and the versions served at the end. Tears the sandbox down unless
---keep.
+Bring up a 3-server sandbox, send steady traffic through its load balancer, and deploy: serial;
+parallel; serial with 2 s of load balancer lag and no waits; serial with 2 s of lag and 3 s
+waits; then serial and parallel behind nginx, and serial behind a cloud load balancer (moto's
+AWS API, a data plane 2 s late) without and with waits. Prints, for each: wall time, the plan's
+estimate of the time waits add, requests sent and failed, and the versions served at the end.
+Tears the sandbox down unless --keep.
 """
 
 

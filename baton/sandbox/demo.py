@@ -16,8 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from baton.sandbox import fleet
+from baton.sandbox import balancers, fleet
 from baton.sandbox.manifest import APPLICATION
+from baton.sandbox.moto import CREDENTIALS
 from baton.sandbox.status import status
 from baton.sandbox.traffic import Traffic
 
@@ -29,6 +30,7 @@ class Scenario:
     strategy: str
     lag: float
     waits: int
+    balancer: str = "haproxy"
 
 
 SCENARIOS = (
@@ -36,6 +38,10 @@ SCENARIOS = (
     Scenario("parallel", 0, 0),
     Scenario("serial", 2, 0),
     Scenario("serial", 2, 3),
+    Scenario("serial", 0, 0, "nginx"),
+    Scenario("parallel", 0, 0, "nginx"),
+    Scenario("serial", 2, 0, "elbv2"),
+    Scenario("serial", 2, 3, "elbv2"),
 )
 
 
@@ -54,10 +60,11 @@ class Outcome:
 
 
 def _environment() -> dict[str, str]:
-    """The environment for ``python -m baton``: this baton importable, even if not installed."""
+    """The environment for ``python -m baton``: this baton importable, even if not installed,
+    and the sandbox cloud balancer's credentials (moto takes any)."""
     package_parent = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    return {**os.environ, **CREDENTIALS, "PYTHONPATH": path}
 
 
 async def baton(*arguments: str, output: Path | None = None) -> tuple[int, str]:
@@ -102,7 +109,9 @@ async def plan_estimate(sandbox: fleet.Sandbox, version: str, strategy: str) -> 
 
 async def run_scenario(directory: Path, scenario: Scenario, version: str, rate: float) -> Outcome:
     """Shape the sandbox for ``scenario``, deploy ``version`` under traffic, and measure."""
-    sandbox = await asyncio.to_thread(fleet.up, directory, lag=scenario.lag, waits=scenario.waits)
+    sandbox = await asyncio.to_thread(
+        fleet.up, directory, lag=scenario.lag, waits=scenario.waits, balancer=scenario.balancer
+    )
     estimate = await plan_estimate(sandbox, version, scenario.strategy)
     traffic = Traffic(sandbox.frontend_url, rate=rate)
     traffic.start()
@@ -118,7 +127,10 @@ async def run_scenario(directory: Path, scenario: Scenario, version: str, rate: 
 
 def table(outcomes: list[Outcome]) -> str:
     """The demo's results, one row per deploy."""
-    header = ("strategy", "lag", "waits", "wall time", "estimate", "sent", "failed", "served")
+    header = (
+        "balancer", "strategy", "lag", "waits", "wall time", "estimate", "sent", "failed",
+        "served",
+    )  # fmt: skip
     rows = [header] + [_row(o) for o in outcomes]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
@@ -132,7 +144,7 @@ def _row(outcome: Outcome) -> tuple[str, ...]:
     served = ", ".join(f"{v} x{n}" for v, n in sorted(outcome.versions.items()))
     strategy = s.strategy if outcome.exit_status == 0 else f"{s.strategy} (FAILED)"
     return (
-        strategy, f"{s.lag:g}s", f"{s.waits}s", f"{outcome.seconds:.1f}s", estimate,
+        s.balancer, strategy, f"{s.lag:g}s", f"{s.waits}s", f"{outcome.seconds:.1f}s", estimate,
         str(outcome.sent), str(outcome.failed), served,
     )  # fmt: skip
 
@@ -141,7 +153,9 @@ READING = """\
 How to read it: serial takes each server out of HAProxy before restarting its app, so no
 request fails. Parallel is fastest but restarts every app while HAProxy still sends it traffic.
 With 2 s of load balancer lag and no waits, HAProxy keeps routing to a server after baton took
-it out, and requests fail; waits that cover the lag fail none, at the cost `plan` estimated."""
+it out, and requests fail; waits that cover the lag fail none, at the cost `plan` estimated.
+nginx: the same through an upstream file baton marks `down` and a graceful reload. elbv2: an
+AWS target group (moto's API) whose data plane follows it 2 s late, as AWS's nodes do."""
 
 
 async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int:
@@ -150,8 +164,8 @@ async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int
     print(f"starting a 3-server sandbox in {directory} ...", flush=True)
     outcomes: list[Outcome] = []
     try:
-        await asyncio.to_thread(fleet.up, directory, 3)
-        for number, scenario in enumerate(SCENARIOS, start=2):
+        await asyncio.to_thread(fleet.up, directory, 3, balancer="haproxy")
+        for number, scenario in enumerate(_available(SCENARIOS), start=2):
             print(f"deploying v{number}: {_describe(scenario)} ...", flush=True)
             outcomes.append(await run_scenario(directory, scenario, f"v{number}", rate))
         print("\n" + table(outcomes) + "\n\n" + READING)
@@ -164,4 +178,19 @@ async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int
 
 
 def _describe(scenario: Scenario) -> str:
-    return f"{scenario.strategy}, lag {scenario.lag:g}s, waits {scenario.waits}s"
+    return (
+        f"{scenario.balancer}, {scenario.strategy}, lag {scenario.lag:g}s, waits {scenario.waits}s"
+    )
+
+
+def _available(scenarios: tuple[Scenario, ...]) -> list[Scenario]:
+    """The scenarios this machine can run; says which it skips (no nginx, no boto3/moto)."""
+    kept = []
+    for scenario in scenarios:
+        try:
+            balancers.check(scenario.balancer, scenario.lag)
+        except ValueError as why:
+            print(f"skipping {_describe(scenario)}: {why}", flush=True)
+            continue
+        kept.append(scenario)
+    return kept

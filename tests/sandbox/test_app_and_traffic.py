@@ -90,6 +90,9 @@ def test_the_demo_table_shows_failures_and_versions() -> None:
     outcome = Outcome(Scenario("serial", 2, 0), "v4", 0, 4.5, 0.0, 352, 29, Counter(v4=3))
     lines = table([outcome]).splitlines()
     assert lines[0].split() == [
-        "strategy", "lag", "waits", "wall", "time", "estimate", "sent", "failed", "served",
+        "balancer", "strategy", "lag", "waits", "wall", "time", "estimate", "sent", "failed",
+        "served",
     ]  # fmt: skip
-    assert lines[2].split() == ["serial", "2s", "0s", "4.5s", "+0s", "352", "29", "v4", "x3"]
+    assert lines[2].split() == [
+        "haproxy", "serial", "2s", "0s", "4.5s", "+0s", "352", "29", "v4", "x3",
+    ]  # fmt: skip
