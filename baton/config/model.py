@@ -185,7 +185,7 @@ class HAProxyBalancer(LoadBalancer):
         return self
 
     def describe(self) -> str:
-        return f"HAProxy backend {self.backend}"
+        return f"backend {self.backend}"
 
 
 class HostedBalancer(LoadBalancer):
