@@ -233,3 +233,51 @@ async def test_cloud_without_credentials_fails_preflight_in_one_line(
     assert output.splitlines()[-1].startswith("baton: error: load balancer elbv2 (target group")
     assert "no AWS credentials found" in output.splitlines()[-1]
     assert Store(tmp_path).deploys() == []
+
+
+LBCTL = """\
+import socket, sys
+def ask(command):
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(sys.argv[1])
+        client.sendall(command.encode() + b"\\n")
+        reply = b""
+        while chunk := client.recv(4096):
+            reply += chunk
+    return reply.decode()
+action, server = sys.argv[2], sys.argv[3]
+if action == "status":
+    rows = [r.split() for r in ask("show servers state app").splitlines()[2:]]
+    row = next(r for r in rows if r[3:4] == [server])
+    print("out" if int(row[6]) & 1 else "in")
+else:
+    sys.exit(1 if ask(f"set server app/{server} state {action}").strip() else 0)
+"""
+
+
+async def test_command_balancer_serial_drops_nothing(
+    sandbox_fleet: fleet.Sandbox, tmp_path: Path
+) -> None:
+    """A command balancer: the operator's own script driving the sandbox's HAProxy."""
+    script = tmp_path / "lbctl.py"
+    script.write_text(LBCTL)
+    lbctl = f"/usr/bin/python3 {script} {sandbox_fleet.haproxy_socket}"
+
+    def commands(lb: dict[str, Any]) -> None:
+        configuration = lb["configuration"]
+        lb.clear()
+        lb.update(name="cli", type="command", remove=f"{lbctl} maint {{server}}",
+                  add=f"{lbctl} ready {{server}}", status=f"{lbctl} status {{server}}",
+                  servers={s.name: s.name for s in sandbox_fleet.servers},
+                  configuration=configuration)  # fmt: skip
+
+    manifest = changed_manifest(sandbox_fleet, tmp_path, commands)
+    version = f"command-{uuid.uuid4().hex[:6]}"
+    async with traffic(sandbox_fleet) as report:
+        code, output = await run(
+            *arguments(sandbox_fleet, "deploy", tmp_path, manifest), "--version", version
+        )
+    assert code == 0, output
+    assert "removed (cli)" in output and "added (cli)" in output
+    await assert_all_serve(sandbox_fleet, version)
+    assert report.sent > 50 and report.failed == 0, report.summary()
