@@ -78,7 +78,8 @@ class NginxDriver(LoadBalancerDriver):
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
 
     async def preflight(self) -> list[str]:
-        """nginx's configuration must include the file baton manages."""
+        """nginx's configuration includes the file baton manages, and nginx runs with the pid
+        file named (without its workers, a drain could not be observed)."""
         marker = shlex.quote(f"# configuration file {self.lb.file}:")
         command = f"{self.lb.command} -T 2>/dev/null | grep -qxF -- {marker}"
         result = await self.host.run(command)
@@ -86,6 +87,11 @@ class NginxDriver(LoadBalancerDriver):
             raise self.host.error(
                 f"`{self.lb.command} -T` does not show {self.lb.file}: include it from "
                 "nginx's configuration (or nginx cannot be run there)"
+            )
+        if not await self._workers():
+            raise self.host.error(
+                f"no nginx worker runs under the master in {self.lb.pid_file}: is nginx "
+                "running, with that pid_file?"
             )
         return []
 

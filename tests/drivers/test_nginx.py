@@ -75,7 +75,7 @@ async def test_a_change_nginx_rejects_restores_the_file(
     await driver.close()
 
 
-async def test_preflight_requires_nginx_to_include_the_file(
+async def test_preflight_requires_the_file_included_and_nginx_running(
     nginx: NginxProcess, name_servers: Servers
 ) -> None:
     elsewhere = nginx.directory / "other.conf"
@@ -84,6 +84,9 @@ async def test_preflight_requires_nginx_to_include_the_file(
     with pytest.raises(LoadBalancerError, match=r"-T` does not show .*other.conf: include it"):
         await driver.preflight()
     await driver.close()
+    stopped = NginxDriver(nginx_balancer(nginx, name_servers, pid_file=elsewhere))
+    with pytest.raises(LoadBalancerError, match=r"no nginx worker runs under the master in"):
+        await stopped.preflight()
 
 
 async def test_unknown_members_and_upstreams_are_refused(

@@ -196,6 +196,17 @@ async def test_cloud_lag_without_waits_drops_requests_waits_covering_it_drop_non
     assert any(OUT in sample.values() for sample in samples)
 
 
+async def test_cloud_parallel_never_changes_membership(
+    cloud_sandbox: fleet.Sandbox, tmp_path: Path
+) -> None:
+    code, output, version, samples, _ = await deploy(
+        cloud_sandbox, "parallel", tmp_path, **CREDENTIALS
+    )
+    assert code == 0, output
+    await assert_all_serve(cloud_sandbox, version)
+    assert len(samples) > 5 and all(OUT not in sample.values() for sample in samples)
+
+
 async def test_cloud_kill_9_then_deploy_again_puts_the_deregistered_target_back(
     cloud_sandbox: fleet.Sandbox, tmp_path: Path
 ) -> None:
