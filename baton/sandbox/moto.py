@@ -84,22 +84,15 @@ def client(endpoint_url: str, service: str = "elbv2") -> Any:
 
 
 def create_target_group(endpoint_url: str, targets: dict[str, int], delay: int = 0) -> str:
-    """An IP target group behind a new ALB with ``targets`` (ip -> port) registered; its ARN."""
-    ec2, elbv2 = client(endpoint_url, "ec2"), client(endpoint_url)
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
-        for i, z in enumerate("ab")
-    ]
+    """An IP target group behind an ALB with ``targets`` (ip -> port) registered; its ARN."""
+    elbv2 = client(endpoint_url)
+    vpc, balancer = _network(endpoint_url)
     name = f"baton-{uuid.uuid4().hex[:12]}"
-    balancer = elbv2.create_load_balancer(
-        Name=name, Subnets=[s["Subnet"]["SubnetId"] for s in subnets]
-    )["LoadBalancers"][0]["LoadBalancerArn"]
     group = elbv2.create_target_group(
         Name=name, Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip"
     )["TargetGroups"][0]["TargetGroupArn"]
     elbv2.create_listener(
-        LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+        LoadBalancerArn=balancer, Protocol="HTTP", Port=_next_port(),
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
     )  # fmt: skip
     elbv2.modify_target_group_attributes(
@@ -111,3 +104,30 @@ def create_target_group(endpoint_url: str, targets: dict[str, int], delay: int =
             TargetGroupArn=group, Targets=[{"Id": ip, "Port": p} for ip, p in targets.items()]
         )
     return str(group)
+
+
+_NETWORKS: dict[str, tuple[str, str]] = {}
+_LISTENER_PORTS = iter(range(10000, 60000))
+
+
+def _next_port() -> int:
+    return next(_LISTENER_PORTS)
+
+
+def _network(endpoint_url: str) -> tuple[str, str]:
+    """A VPC and an ALB in it, made once per moto server: (VPC id, load balancer ARN)."""
+    if endpoint_url not in _NETWORKS:
+        ec2, elbv2 = client(endpoint_url, "ec2"), client(endpoint_url)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(
+                VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}"
+            )
+            for i, z in enumerate("ab")
+        ]
+        balancer = elbv2.create_load_balancer(
+            Name=f"baton-{uuid.uuid4().hex[:12]}",
+            Subnets=[s["Subnet"]["SubnetId"] for s in subnets],
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        _NETWORKS[endpoint_url] = (vpc, balancer)
+    return _NETWORKS[endpoint_url]
