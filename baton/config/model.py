@@ -128,13 +128,21 @@ class BalancerHost(Frozen):
     """The machine a balancer's commands run on when it is not this one: reached over SSH."""
 
     address: Host
+    """Where SSH connects: the balancer's host name or IP."""
     port: int = Field(default=22, ge=1, le=65535)
+    """The SSH port."""
     user: str = Field(default="deploy", min_length=1)
+    """The user baton logs in as."""
     key_file: FilePath | None = None
+    """The private key to log in with (or agent: true)."""
     agent: bool = False
+    """Log in with the keys of the running SSH agent."""
     known_hosts: FilePath | None = None
+    """The known_hosts file its host key is checked against (default: ~/.ssh/known_hosts)."""
     host_key_checking: bool = True
+    """Check the host key (never turn this off outside a lab)."""
     connect_timeout: PositiveSeconds = 10.0
+    """Seconds to wait for the SSH connection."""
 
     def as_server(self, name: str) -> Server:
         """This host as a server, so the SSH transport can reach it."""
@@ -192,16 +200,20 @@ class HostedBalancer(LoadBalancer):
     """A balancer baton drives with commands, here (``local``) or on a host over SSH."""
 
     host: Literal["local"] | BalancerHost = "local"
+    """Where the balancer's commands run: local (this machine) or a host reached over SSH."""
     sudo: bool = False
+    """Run them through `sudo -n` (never a password prompt)."""
 
 
 class NginxBalancer(HostedBalancer):
     """An upstream block of open-source nginx, in a file baton rewrites (``down`` marks)."""
 
     type: Literal["nginx"]
+    """The kind of load balancer."""
     file: FilePath
     """The file baton rewrites; nginx's configuration includes it and it holds the upstream."""
     upstream: Name
+    """The upstream block in that file whose server lines are the servers."""
     command: str = Field(default="nginx", min_length=1)
     """How to call nginx on its host, with any -p/-c options: baton adds -t, -T, -s reload."""
     reload: str | None = Field(default=None, min_length=1)
@@ -222,7 +234,9 @@ class ELBv2Balancer(LoadBalancer):
     (instance id or IP, with ``:port`` when not the group's port)."""
 
     type: Literal["elbv2"]
+    """The kind of load balancer."""
     target_group_arn: str = Field(pattern=TARGET_GROUP_ARN)
+    """The target group's ARN; credentials come from the AWS chain, never the manifest."""
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     """The target group's region (by default the one its ARN names)."""
     endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
@@ -240,9 +254,14 @@ class CommandBalancer(HostedBalancer):
     """Any balancer with a command line: baton runs your ``remove``, ``add`` and ``status``."""
 
     type: Literal["command"]
+    """The kind of load balancer."""
     remove: str = Field(min_length=1)
+    """Takes {server} out of rotation ({server}, {address}, {port} are shell-quoted)."""
     add: str = Field(min_length=1)
+    """Puts {server} back into rotation."""
     status: str = Field(min_length=1)
+    """Prints in, out or down for {server}; without a placeholder, one "<name> <state>" line
+    per server."""
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> CommandBalancer:
