@@ -28,7 +28,35 @@ def manifest_schema() -> dict[str, Any]:
             if key in definition.get("properties", {}):
                 definition["properties"][key]["description"] = description
     _tidy(schema)
+    _branch_by_tag(schema)
     return {"$schema": DIALECT, **schema, "title": TITLE}
+
+
+def _branch_by_tag(node: Any) -> None:
+    """pydantic writes a union chosen by ``type`` (the load balancers) as ``oneOf`` with
+    OpenAPI's ``discriminator``, which JSON Schema validators and editors ignore: they would
+    report "not valid under any of the given schemas". One ``if type is X then X's schema``
+    per kind lets them name the key that is wrong, as the loader does."""
+    if isinstance(node, dict):
+        tagged = node.get("discriminator")
+        if isinstance(tagged, dict) and "oneOf" in node:
+            key, mapping = tagged["propertyName"], tagged["mapping"]
+            del node["discriminator"], node["oneOf"]
+            node.update(
+                type="object",
+                required=[key],
+                properties={key: {"enum": list(mapping), "description": "The kind."}},
+                allOf=[
+                    {"if": {"required": [key], "properties": {key: {"const": tag}}},
+                     "then": {"$ref": ref}}
+                    for tag, ref in mapping.items()
+                ],
+            )  # fmt: skip
+        for value in node.values():
+            _branch_by_tag(value)
+    elif isinstance(node, list):
+        for item in node:
+            _branch_by_tag(item)
 
 
 def _tidy(node: Any) -> None:
