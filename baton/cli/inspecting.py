@@ -138,6 +138,7 @@ def show_deploy(args: argparse.Namespace) -> int:
                 "steps": [vars(s) for s in steps],
                 "load_balancer_changes": [{"at": e.at, **e.data} for e in rotation],
                 "timeline": timeline.to_dict(),
+                "notifications": [vars(a) for a in store.notifications(record.id)],
             }
         )
         return 0
@@ -159,6 +160,11 @@ def show_deploy(args: argparse.Namespace) -> int:
             print(f"    {step.step:<16} {step.status:<10} exit {step.exit_status}  {took:.2f}s")
             if args.output and step.output:
                 print("      " + step.output.rstrip().replace("\n", "\n      "))
+    for note in store.notifications(record.id):
+        print(
+            f"  notify {note.message} -> {note.target}: {note.outcome} "
+            f"(attempt {note.attempt}, {note.detail})"
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ import re
 import string
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -351,6 +352,42 @@ class SecretSource(Frozen):
         return self
 
 
+def _web_url(url: str) -> str:
+    """An http(s) URL with a host, or ValueError saying what is wrong with it."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("should be an http:// or https:// URL with a host")
+    if any(c.isspace() for c in url):
+        raise ValueError("should be a URL without spaces")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError("has a bad port") from None
+    return url
+
+
+WebURL = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_url)]
+
+
+class Webhook(Frozen):
+    """Where deploy notifications go: a JSON payload, or Slack's ``{"text": ...}``."""
+
+    url: WebURL
+    format: Literal["json", "slack"] = "json"
+
+
+class Notifications(Frozen):
+    """Each deploy's start and end, sent to webhooks in the background (baton.notify)."""
+
+    webhooks: tuple[Webhook, ...] = ()
+    dashboard_url: WebURL | None = None
+    """Where ``baton serve`` is reached: messages link to the deploy's page there."""
+    timeout: PositiveSeconds = 5.0
+    """Seconds per delivery attempt."""
+    deadline: PositiveSeconds = Field(default=30.0, le=600)
+    """Seconds a message is retried for; also the most a deploy's end waits for delivery."""
+
+
 class Deploy(Frozen):
     """How to deploy a release to one server."""
 
@@ -389,6 +426,8 @@ class Manifest(Frozen):
     all of them (in this order) and puts it back in the reverse order."""
     deploy: Deploy
     """How to deploy a release: its steps, health check, environment and secrets."""
+    notifications: Notifications = Notifications()
+    """Webhooks told when each deploy starts and ends."""
     source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)
     """The file the manifest was read from (set by the loader, not a key)."""
 

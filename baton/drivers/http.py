@@ -1,4 +1,5 @@
-"""One HTTP/1.1 GET on a fresh connection: what health checks and the sandbox's traffic need.
+"""One HTTP/1.1 request on a fresh connection: the GET health checks and the sandbox's traffic
+need, and the POST notifications need.
 
 No client library: a health check must not pull one in, and the sandbox's traffic wants each
 request on its own connection, exactly as a new visitor would arrive.
@@ -15,26 +16,42 @@ from urllib.parse import urlsplit
 async def get(url: str, timeout: float, *, body: bool = True) -> tuple[int, str]:
     """(status, body) of a GET to ``url``, no redirects followed; ``body=False`` reads only the
     status line. Raises OSError (ConnectionError when the answer is not HTTP) or TimeoutError."""
+    return await _request("GET", url, b"", {}, timeout, body)
+
+
+async def post(url: str, payload: bytes, headers: dict[str, str], timeout: float) -> int:
+    """The status of a POST of ``payload`` to ``url`` (the answer's body is not read); raises
+    as :func:`get` does."""
+    status, _ = await _request("POST", url, payload, headers, timeout, False)
+    return status
+
+
+async def _request(
+    method: str, url: str, payload: bytes, headers: dict[str, str], timeout: float, body: bool
+) -> tuple[int, str]:
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     host = parts.hostname or "localhost"
     port = parts.port or (443 if secure else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
-    request += "User-Agent: baton\r\n\r\n"
+    fields = {"Host": parts.netloc, "Connection": "close", "User-Agent": "baton", **headers}
+    if method != "GET":
+        fields["Content-Length"] = str(len(payload))
+    head = "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    request = f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode() + payload
     async with asyncio.timeout(timeout):
         reader, writer = await asyncio.open_connection(
             host, port, ssl=ssl.create_default_context() if secure else None
         )
         try:
-            writer.write(request.encode())
+            writer.write(request)
             response = await (reader.read() if body else reader.readline())
         finally:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
-    head, _, text = response.decode(errors="replace").partition("\r\n\r\n")
-    fields = head.split("\r\n", 1)[0].split()
-    if len(fields) < 2 or not fields[1].isdigit():
+    answer, _, text = response.decode(errors="replace").partition("\r\n\r\n")
+    words = answer.split("\r\n", 1)[0].split()
+    if len(words) < 2 or not words[1].isdigit():
         raise ConnectionError(f"no HTTP answer from {url}")
-    return int(fields[1]), text.strip()
+    return int(words[1]), text.strip()

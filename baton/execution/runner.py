@@ -22,6 +22,7 @@ from baton.execution.connections import Connections
 from baton.execution.engine import Engine, Journal
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
+from baton.execution.notify import Notifier
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
@@ -57,6 +58,32 @@ def prepare(
 
 
 async def run_deploy(
+    plan: Plan,
+    store: Store,
+    *,
+    drivers: Drivers | None = None,
+    sinks: Sequence[EventSink] = (),
+    lock_wait: float = 0.0,
+    secrets: Mapping[str, str] | None = None,
+) -> DeployReport:
+    """Preflight, take the lock, recover stranded servers, run the plan, record everything,
+    and tell the manifest's notification webhooks (waiting at most their deadline at the end).
+    """
+    notifier = Notifier(plan.manifest.notifications, store.record_notification)
+    try:
+        return await _run_deploy(
+            plan,
+            store,
+            drivers=drivers,
+            sinks=[notifier, *sinks],
+            lock_wait=lock_wait,
+            secrets=secrets,
+        )
+    finally:
+        await notifier.close()
+
+
+async def _run_deploy(
     plan: Plan,
     store: Store,
     *,

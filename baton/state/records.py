@@ -150,6 +150,21 @@ class StoredEvent:
 
 
 @dataclass(frozen=True)
+class NotificationAttempt:
+    """One try at delivering a deploy's notification to one webhook."""
+
+    at: float
+    target: str
+    """The webhook without its path and query, which often hold its secret token."""
+    message: str
+    """"started" or "finished"."""
+    attempt: int
+    outcome: str
+    """"delivered", "retrying" or "gave up"."""
+    detail: str
+
+
+@dataclass(frozen=True)
 class JournalEntry:
     application: str
     load_balancer: str

@@ -104,7 +104,21 @@ CREATE TABLE IF NOT EXISTS profiles (
 )
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+V3 = """
+CREATE TABLE IF NOT EXISTS notifications (
+    deploy_id BIGINT NOT NULL,
+    seq       BIGINT NOT NULL,
+    at        DOUBLE PRECISION NOT NULL,
+    target    TEXT NOT NULL,
+    message   TEXT NOT NULL,
+    attempt   INTEGER NOT NULL,
+    outcome   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    PRIMARY KEY (deploy_id, seq)
+)
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 """Version N is reached by applying MIGRATIONS[N - 1]."""
 
 VERSION_TABLE = (

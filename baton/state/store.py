@@ -9,6 +9,7 @@ shares (``--state postgresql://...``). The SQL here is written once, portable to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -23,6 +24,7 @@ from baton.state.records import (
     DeployRecord,
     JournalEntry,
     LockHolder,
+    NotificationAttempt,
     ServerResult,
     StepResult,
     StoredEvent,
@@ -267,6 +269,24 @@ class Store:
         )
         return [StepResult(**row) for row in rows]
 
+    def record_notification(self, deploy_id: int, attempt: NotificationAttempt) -> None:
+        """Add one delivery attempt to the deploy's history."""
+        with self._db.transaction():
+            self._db.query(
+                "INSERT INTO notifications (deploy_id, seq, at, target, message, attempt,"
+                " outcome, detail) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?"
+                " FROM notifications WHERE deploy_id = ?",
+                (deploy_id, *dataclasses.astuple(attempt), deploy_id),
+            )
+
+    def notifications(self, deploy_id: int) -> list[NotificationAttempt]:
+        rows = self._db.query(
+            "SELECT at, target, message, attempt, outcome, detail FROM notifications"
+            " WHERE deploy_id = ? ORDER BY seq",
+            (deploy_id,),
+        )
+        return [NotificationAttempt(**row) for row in rows]
+
     # lock -------------------------------------------------------------------------------
 
     def lock_holder(self, application: str) -> LockHolder | None:
@@ -385,5 +405,6 @@ COPIED_TABLES = (
     "events",
     "journal",
     "profiles",
+    "notifications",
 )
 """Every table ``baton state copy`` moves; locks are live, so they stay behind."""

@@ -133,6 +133,7 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
         "servers": servers,
         "server_order": record.plan.get("servers", []),
         "plan": record.plan,
+        "notifications": [vars(a) for a in store.notifications(record.id)],
     }
 
 
