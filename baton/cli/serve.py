@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from pathlib import Path
 
@@ -18,9 +19,13 @@ time the server starts. A browser that lost the link logs in at /login with the 
 its session lasts --session-hours (12 by default) or until it logs out. API reference:
 /api/docs once logged in.
 
+The deploy webhook (POST /hooks/deploy/APP, for CI) is on when a secret is given: requests
+must carry X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with that secret>.
+
 examples:
   baton serve -f shop.yml -f blog.yml
   baton serve --port 9000 --state /var/lib/baton -f baton.yml
+  baton serve -f baton.yml --hook-secret-env BATON_HOOK_SECRET
 """
 
 
@@ -51,6 +56,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="MANIFEST",
         help="an application's manifest; repeat for several (default: ./baton.yml)",
     )
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--hook-secret-env",
+        metavar="VARIABLE",
+        help="turn on the deploy webhook, signed with the secret in this environment variable",
+    )
+    secret.add_argument(
+        "--hook-secret-file",
+        type=Path,
+        metavar="PATH",
+        help="turn on the deploy webhook, signed with the secret in this file",
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -63,17 +80,21 @@ def serve(args: argparse.Namespace) -> int:
         raise InputError(
             f"the dashboard needs the web extra: pip install 'baton[web]' ({exc})"
         ) from None
+    secret = hook_secret(args.hook_secret_env, args.hook_secret_file)
     credentials = Credentials(session_seconds=args.session_hours * 3600)
     app = create_app(
         args.state or default_state(),
         args.files or [Path("baton.yml")],
         credentials=credentials,
     )
+    app.state.hook_secret = secret
     base = f"http://{_url_host(args.host)}:{args.port}"
     if not _is_loopback(args.host):
         print(f"baton: warning: listening on {args.host}, not only this machine", file=sys.stderr)
     print(f"baton dashboard: {base}/login?token={credentials.login_token}  (one-time link)")
     print(f"API token: {credentials.api_token}  (Authorization: Bearer ...; docs: {base}/api/docs)")
+    if secret:
+        print(f"deploy webhook: POST {base}/hooks/deploy/APPLICATION (signed)")
     sys.stdout.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -87,6 +108,24 @@ def _hours(text: str) -> float:
     if not 0 < hours <= 24 * 366:
         raise argparse.ArgumentTypeError(f"{text!r}: a number of hours, more than 0")
     return hours
+
+
+def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
+    """The deploy webhook's secret from the environment or a file (never the manifest)."""
+    if variable is not None:
+        value = os.environ.get(variable, "")
+        if not value:
+            raise InputError(f"--hook-secret-env {variable}: the variable is not set or empty")
+        return value.encode()
+    if path is not None:
+        try:
+            value = path.expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--hook-secret-file {path}: cannot read it ({exc})") from None
+        if not value:
+            raise InputError(f"--hook-secret-file {path}: the file is empty")
+        return value.encode()
+    return None
 
 
 def _is_loopback(host: str) -> bool:

@@ -27,7 +27,7 @@ from baton._exceptions import (
 )
 from baton.config import Manifest
 from baton.execution import Drivers
-from baton.web import api, pages
+from baton.web import api, hooks, pages
 from baton.web.auth import Credentials
 from baton.web.dashboard import Dashboard, NotFound, NotRunning
 from baton.web.security import HeadAsGet, SecurityHeaders
@@ -51,6 +51,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await dashboard.pending.stop()
         await dashboard.launcher.stop()
         dashboard.store.close()
 
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(pages.public)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(hooks.router)
     api.name_applications(app, list(dashboard.manifests))
     add_error_handlers(app)
     app.add_middleware(HeadAsGet)

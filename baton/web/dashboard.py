@@ -8,7 +8,7 @@ through :func:`baton.execution.run_deploy` (via the launcher).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton._exceptions import InputError
@@ -20,6 +20,7 @@ from baton.planning import DeployOptions, Plan, Strategy, release_version
 from baton.settings import spec_for
 from baton.state import DeployRecord, Store
 from baton.web.launcher import Launcher
+from baton.web.pending import PendingDeploys
 
 STRATEGIES = {s.value: s for s in Strategy}
 
@@ -38,6 +39,14 @@ class Dashboard:
     manifests: dict[str, Manifest]
     launcher: Launcher
     injected_drivers: Drivers | None = None
+    pending: PendingDeploys = field(init=False)
+    """Deploys the webhook queued while their application was busy."""
+
+    def __post_init__(self) -> None:
+        self.pending = PendingDeploys(self.store, self._start_queued)
+
+    async def _start_queued(self, application: str, version: str) -> int:
+        return await self.deploy(application, DeployOptions(version))
 
     @classmethod
     def open(

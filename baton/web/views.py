@@ -110,8 +110,15 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
         "serial_extra_seconds": serial.estimated_extra_seconds,
         "has_migration_step": manifest.deploy.migration_step is not None,
         "running_deploy": holder.deploy_id if holder and holder.alive() else None,
+        "pending_deploy": _pending(dashboard, app),
         "recent_deploys": [deploy_row(r) for r in dashboard.store.deploys(app, 10)],
     }
+
+
+def _pending(dashboard: Dashboard, application: str) -> Json | None:
+    """The deploy the webhook queued behind the running one, if any."""
+    pending = dashboard.pending.pending(application)
+    return None if pending is None else pending.to_dict()
 
 
 def deploy_row(record: DeployRecord) -> Json:
