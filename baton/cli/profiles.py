@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 
 from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, open_store, print_json
 from baton.planning import DeployOptions
-from baton.planning.profiles import describe_profile, profile_of
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from baton.planning.profiles import describe_profile, profile_name, profile_of
 
 EPILOG = """\
 A profile saves one-off choices under a name; `baton deploy --profile NAME` uses them, and
@@ -55,10 +52,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def save_profile(args: argparse.Namespace) -> int:
-    if not NAME_PATTERN.match(args.name):
-        raise InputError(
-            f"profile name {args.name!r}: use letters, digits and . _ - (at most 64 characters)"
-        )
+    profile_name(args.name)
     options = DeployOptions(version="", strategy=args.strategy, run_migrations=args.run_migrations)
     profile = profile_of(options)
     if not profile:

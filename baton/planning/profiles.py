@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from typing import Any
 
 from baton._exceptions import InputError
 from baton.planning.plan import DeployOptions, Strategy
 
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CONVERTERS: dict[str, Any] = {"strategy": Strategy}
 """Option fields stored as their enum's value."""
+
+
+def profile_name(text: str) -> str:
+    """``text`` if it is a good profile name, else InputError saying what is."""
+    if not NAME_PATTERN.match(text):
+        raise InputError(
+            f"profile name {text!r}: use letters, digits and . _ - (at most 64 characters)"
+        )
+    return text
 
 
 def profile_of(options: DeployOptions) -> dict[str, Any]:

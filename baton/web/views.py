@@ -15,6 +15,7 @@ from baton.drivers import Membership
 from baton.execution import Drivers
 from baton.execution.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
+from baton.planning.profiles import describe_profile, with_profile
 from baton.settings import describe
 from baton.state import DeployRecord, Store
 from baton.web import guidance
@@ -111,8 +112,25 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
         "has_migration_step": manifest.deploy.migration_step is not None,
         "running_deploy": holder.deploy_id if holder and holder.alive() else None,
         "pending_deploy": _pending(dashboard, app),
+        "profiles": _profiles(dashboard, app),
         "recent_deploys": [deploy_row(r) for r in dashboard.store.deploys(app, 10)],
     }
+
+
+def _profiles(dashboard: Dashboard, application: str) -> list[Json]:
+    """Each saved profile with what deploying with it now would do, for its button."""
+    rows = []
+    for name, profile in dashboard.store.profiles(application).items():
+        options = with_profile(DeployOptions(PREVIEW_VERSION), name, profile)
+        rows.append(
+            {
+                "name": name,
+                "choices": profile,
+                "description": describe_profile(profile),
+                "confirmation": guidance.confirmation(dashboard.plan(application, options)),
+            }
+        )
+    return rows
 
 
 def _pending(dashboard: Dashboard, application: str) -> Json | None:
