@@ -4,6 +4,7 @@ nothing changed in state. Each case breaks one thing in an otherwise good manife
 from __future__ import annotations
 
 import resource
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -169,6 +170,12 @@ CASES = {
         23,
         "deploy.environment['2FAST']",
         "a variable name",
+    ),
+    "bad webhook URL": (
+        append("notifications:\n  webhooks:\n    - url: ftp://example.com/hook\n"),
+        25,
+        "notifications.webhooks[0].url",
+        "should be an http:// or https:// URL with a host",
     ),
 }
 
@@ -369,3 +376,18 @@ def test_a_capacity_floor_no_serial_deploy_can_keep_is_refused_at_once(
     # --parallel never takes a server out: no warning, and the floor does not apply
     assert main(["plan", "-s", "shop", "-f", str(manifest), "--parallel", *state]) == 0
     assert "min_in_service" not in capsys.readouterr().out
+
+
+def test_an_unreachable_postgresql_state_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "baton.yml"
+    manifest.write_text(GOOD)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"postgresql://baton@127.0.0.1:{probe.getsockname()[1]}/baton"
+    for command in (["plan", "-f", str(manifest)], ["deploy", "-f", str(manifest)], ["history"]):
+        status = main([*command, "-s", "shop", "--state", url])
+        err = capsys.readouterr().err
+        assert status == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"baton: error: cannot reach the PostgreSQL state at {url}: "), err
