@@ -22,6 +22,7 @@ from baton.cli.common import (
 )
 from baton.execution.timeline import timeline_of
 from baton.planning import values_in_force
+from baton.state import StepResult
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -155,17 +156,25 @@ def show_deploy(args: argparse.Namespace) -> int:
         for change in (e for e in rotation if e.data["server"] == server.server):
             where = change.data["load_balancer"]
             print(f"    {_clock(change.at)} {change.data['action']} ({where})")
-        for step in (s for s in steps if s.server == server.server):
-            took = (step.finished_at or 0) - (step.started_at or 0)
-            print(f"    {step.step:<16} {step.status:<10} exit {step.exit_status}  {took:.2f}s")
-            if args.output and step.output:
-                print("      " + step.output.rstrip().replace("\n", "\n      "))
+        _print_steps([s for s in steps if s.server == server.server], args.output)
+    local = [s for s in steps if s.server not in {r.server for r in servers}]
+    if local:
+        print("  local: hooks run on this machine")
+        _print_steps(local, args.output)
     for note in store.notifications(record.id):
         print(
             f"  notify {note.message} -> {note.target}: {note.outcome} "
             f"(attempt {note.attempt}, {note.detail})"
         )
     return 0
+
+
+def _print_steps(steps: list[StepResult], output: bool) -> None:
+    for step in steps:
+        took = (step.finished_at or 0) - (step.started_at or 0)
+        print(f"    {step.step:<16} {step.status:<10} exit {step.exit_status}  {took:.2f}s")
+        if output and step.output:
+            print("      " + step.output.rstrip().replace("\n", "\n      "))
 
 
 def lock_status(args: argparse.Namespace) -> int:

@@ -414,6 +414,37 @@ class Deploy(Frozen):
         return next((s for s in self.steps if s.migration), None)
 
 
+RunOn = Literal["single_server", "all_servers", "local"]
+
+
+class Hook(Frozen):
+    """A command run at a fixed point of the deploy, templated and quoted like a step."""
+
+    name: Name | None = None
+    run: str = Field(min_length=1)
+    run_on: RunOn | None = None
+    """single_server, all_servers or local (this machine); the default depends on the point:
+    local for first_thing, last_thing and on_failure, the server itself around each server."""
+    halt_on_error: bool = True
+    timeout: PositiveSeconds = 600.0
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> Hook:
+        check_template(self.run)
+        return self
+
+
+class Hooks(Frozen):
+    """Commands around the deploy: before anything changes, around each server's steps (while
+    it is out of rotation in serial), after every server succeeded, and when it failed."""
+
+    first_thing: tuple[Hook, ...] = ()
+    before_server: tuple[Hook, ...] = ()
+    after_server: tuple[Hook, ...] = ()
+    last_thing: tuple[Hook, ...] = ()
+    on_failure: tuple[Hook, ...] = ()
+
+
 class Manifest(Frozen):
     """An application: its servers, its load balancers and how to deploy it."""
 
@@ -426,6 +457,8 @@ class Manifest(Frozen):
     all of them (in this order) and puts it back in the reverse order."""
     deploy: Deploy
     """How to deploy a release: its steps, health check, environment and secrets."""
+    hooks: Hooks = Hooks()
+    """Commands run at fixed points around the deploy."""
     notifications: Notifications = Notifications()
     """Webhooks told when each deploy starts and ends."""
     source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)

@@ -28,6 +28,7 @@ from baton.execution.events import (
     StepFinished,
     StepOutput,
     StepStarted,
+    Warning_,
 )
 from baton.execution.health import wait_until_healthy
 from baton.execution.result import DeployResult, ServerOutcome
@@ -41,6 +42,7 @@ from baton.planning import (
     ServerPlan,
     Wait,
 )
+from baton.planning.hooks import LOCAL
 
 TransportFactory = Callable[[Server], Transport]
 Journal = Callable[[str, str, str, str], None]
@@ -221,12 +223,19 @@ class Engine:
 
         command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
-        result = await run.transport.run(
-            command,
-            timeout=step.timeout,
-            on_output=on_output,
-            environment=self._environment.variables,
-        )
+        transport = self._open_transport(LOCAL) if action.local else run.transport
+        try:
+            if action.local:
+                await transport.open()
+            result = await transport.run(
+                command,
+                timeout=step.timeout,
+                on_output=on_output,
+                environment=self._environment.variables,
+            )
+        finally:
+            if action.local:
+                await transport.close()
         status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
         self.emit(
             StepFinished(
@@ -238,10 +247,15 @@ class Engine:
                 output=mask(result.output),
             )
         )
-        if result.timed_out:
-            raise StepError(f"step {step.name} timed out after {step.timeout:g}s")
-        if not result.ok:
-            raise StepError(f"step {step.name} exited {result.exit_status}")
+        what = "hook" if action.hook else "step"
+        if result.ok:
+            return
+        if not action.halt_on_error:
+            self.emit(Warning_(message=f"{server}: hook {step.name} {status}; going on"))
+        elif result.timed_out:
+            raise StepError(f"{what} {step.name} timed out after {step.timeout:g}s")
+        else:
+            raise StepError(f"{what} {step.name} exited {result.exit_status}")
 
     async def _check_health(self, run: _ServerRun) -> None:
         check = self.plan.manifest.deploy.health_check
@@ -284,6 +298,11 @@ class Engine:
                 started_at=run.started_at,
             )
         )
+
+    def skip(self, why: str) -> DeployResult:
+        """Every server not started (a first_thing hook halted the deploy)."""
+        self._mark_not_started(why)
+        return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
 
     def _mark_not_started(self, why: str) -> None:
         for wave in self.plan.waves:

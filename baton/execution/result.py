@@ -20,9 +20,13 @@ class ServerOutcome:
 @dataclass(frozen=True)
 class DeployResult:
     servers: tuple[ServerOutcome, ...]
+    hook_failure: str | None = None
+    """Why a first_thing or last_thing hook halted the deploy."""
 
     @property
     def status(self) -> str:
+        if self.hook_failure:
+            return "failed"
         statuses = {s.status for s in self.servers}
         if statuses == {"succeeded"}:
             return "succeeded"
@@ -36,6 +40,8 @@ class DeployResult:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
         head = ", ".join(f"{n} {status}" for status, n in counts.items())
         lines = [f"{self.status}: {head}"]
+        if self.hook_failure:
+            lines.append(f"  {self.hook_failure}")
         for outcome in self.servers:
             rotation = {True: "in rotation", False: "OUT of rotation", None: "no load balancer"}
             lines.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from baton.execution.connections import Connections
 from baton.execution.engine import Engine, Journal
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
+from baton.execution.hooks import DeployHooks
 from baton.execution.notify import Notifier
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
@@ -120,6 +122,7 @@ async def _run_deploy(
             LockHolder.this_process(),
         )
         recorder = Recorder(store, deploy_id)
+        hooks = DeployHooks(plan, drivers.open_transport, environment)
         engine = Engine(
             plan,
             open_transport=connections.transport,
@@ -128,7 +131,9 @@ async def _run_deploy(
             journal=_journal(store, plan.application, deploy_id),
             environment=environment,
         )
-        result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
+        result = await _run_recorded(
+            engine, recorder, store, deploy_id, connections, hooks, notes
+        )
     return DeployReport(deploy_id, plan, result)
 
 
@@ -166,6 +171,7 @@ async def _run_recorded(
     store: Store,
     deploy_id: int,
     connections: Connections,
+    hooks: DeployHooks,
     notes: Sequence[str] = (),
 ) -> DeployResult:
     plan, emit = engine.plan, engine.emit
@@ -175,8 +181,14 @@ async def _run_recorded(
     flusher = asyncio.create_task(_flush_periodically(recorder, store, deploy_id))
     status, summary = "cancelled", "the deploy was interrupted"
     try:
-        await _recover(engine, store, deploy_id, connections)
-        result = await engine.run()
+        halted = await hooks.run("first_thing", emit)
+        if halted:
+            result = engine.skip(f"not deployed: {halted}")
+            result = dataclasses.replace(result, hook_failure=halted)
+            await hooks.run("on_failure", emit)
+        else:
+            await _recover(engine, store, deploy_id, connections)
+            result = await _run_with_hooks(engine, hooks)
         status, summary = result.status, result.summary()
     finally:
         flusher.cancel()
@@ -185,6 +197,18 @@ async def _run_recorded(
         emit(DeployFinished(deploy_id=deploy_id, status=status, summary=summary))
         recorder.flush()
         store.finish_deploy(deploy_id, status, summary)
+    return result
+
+
+async def _run_with_hooks(engine: Engine, hooks: DeployHooks) -> DeployResult:
+    """The waves, then last_thing when every server succeeded and on_failure when not."""
+    result = await engine.run()
+    if result.status == "succeeded":
+        halted = await hooks.run("last_thing", engine.emit)
+        if halted:
+            result = dataclasses.replace(result, hook_failure=halted)
+    if result.status == "failed":
+        await hooks.run("on_failure", engine.emit)
     return result
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from baton._exceptions import InputError
 from baton.config import Manifest, Server, Step
 from baton.config.model import VERSION_PATTERN
+from baton.planning.hooks import HookRun, deploy_hooks, server_hooks
 from baton.planning.values import ValueInForce, values_in_force, wait_seconds
 from baton.settings import Settings
 from baton.state.records import AppliedValue
@@ -71,8 +72,15 @@ class Wait:
 @dataclass(frozen=True)
 class RunStep:
     step: Step
+    hook: bool = False
+    """A before_server/after_server hook (baton.planning.hooks), not one of the deploy steps."""
+    local: bool = False
+    """Run on this machine rather than on the server."""
+    halt_on_error: bool = True
 
     def describe(self) -> str:
+        if self.hook:
+            return f"hook {self.step.name}{' (local)' if self.local else ''}"
         marker = " [migration]" if self.step.migration else ""
         return f"step {self.step.name}{marker}"
 
@@ -112,6 +120,8 @@ class Plan:
     min_in_service: int
     values: tuple[ValueInForce, ...]
     warnings: tuple[str, ...] = field(default=())
+    hooks: Mapping[str, tuple[HookRun, ...]] = field(default_factory=dict)
+    """first_thing, last_thing and on_failure (the runner runs them around the waves)."""
 
     @property
     def application(self) -> str:
@@ -175,6 +185,7 @@ def build_plan(
         min_in_service=settings.min_in_service,
         values=values,
         warnings=warnings,
+        hooks=deploy_hooks(manifest),
     )
 
 
@@ -225,14 +236,22 @@ def _waves(
 def _deploy_actions(
     manifest: Manifest, server: Server, migration_server: str | None
 ) -> tuple[Action, ...]:
-    steps: list[Action] = [
+    steps: list[Action] = _hooks(manifest, "before_server", server)
+    steps += [
         RunStep(step)
         for step in manifest.deploy.steps
         if not step.migration or server.name == migration_server
     ]
     if manifest.deploy.health_check is not None:
         steps.append(CheckHealth())
-    return tuple(steps)
+    return (*steps, *_hooks(manifest, "after_server", server))
+
+
+def _hooks(manifest: Manifest, point: str, server: Server) -> list[Action]:
+    return [
+        RunStep(step, hook=True, local=hook.run_on == "local", halt_on_error=hook.halt_on_error)
+        for hook, step in server_hooks(manifest, point, server)
+    ]
 
 
 def _serial_actions(

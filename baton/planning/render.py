@@ -28,6 +28,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "load_balancer_values": [v.to_dict() for v in plan.values],
         "estimated_extra_seconds": plan.estimated_extra_seconds,
         "warnings": list(plan.warnings),
+        "hooks": {point: [h.describe() for h in runs] for point, runs in plan.hooks.items()},
     }
 
 
@@ -38,7 +39,10 @@ def render_plan(plan: Plan) -> str:
         f"  migrations: {_migrations_line(plan)}",
     ]
     lines += _values_lines(plan)
+    lines += _hook_lines(plan, "first_thing", "before the first server")
     lines += _order_lines(plan)
+    lines += _hook_lines(plan, "last_thing", "after every server succeeded")
+    lines += _hook_lines(plan, "on_failure", "if the deploy fails")
     lines.append(_estimate_line(plan))
     lines += [f"WARNING: {w}" for w in plan.warnings]
     return "\n".join(lines)
@@ -77,6 +81,11 @@ def _order_lines(plan: Plan) -> list[str]:
         actions = " -> ".join(a.describe() for a in sp.actions)
         lines.append(f"    {number}. {sp.server.name}: {actions}")
     return lines
+
+
+def _hook_lines(plan: Plan, point: str, when: str) -> list[str]:
+    runs = plan.hooks.get(point, ())
+    return [f"  {point} ({when}): {'; '.join(h.describe() for h in runs)}"] if runs else []
 
 
 def _steps(actions: tuple[Action, ...]) -> str:

@@ -171,6 +171,18 @@ CASES = {
         "deploy.environment['2FAST']",
         "a variable name",
     ),
+    "unknown hook point": (
+        append("hooks:\n  befor_server: [{run: drain}]\n"),
+        24,
+        "hooks.befor_server",
+        "unknown key 'befor_server'; did you mean 'before_server'?",
+    ),
+    "bad run_on": (
+        append("hooks:\n  first_thing:\n    - {run: announce, run_on: everywhere}\n"),
+        25,
+        "hooks.first_thing[0].run_on",
+        "should be one of 'single_server', 'all_servers' or 'local', got 'everywhere'",
+    ),
     "bad webhook URL": (
         append("notifications:\n  webhooks:\n    - url: ftp://example.com/hook\n"),
         25,
