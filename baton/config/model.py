@@ -373,13 +373,16 @@ class Webhook(Frozen):
     """Where deploy notifications go: a JSON payload, or Slack's ``{"text": ...}``."""
 
     url: WebURL
+    """The webhook's http:// or https:// URL (history records only its scheme and host)."""
     format: Literal["json", "slack"] = "json"
+    """json: the deploy's facts as a JSON object; slack: a Slack-compatible {"text": ...}."""
 
 
 class Notifications(Frozen):
     """Each deploy's start and end, sent to webhooks in the background (baton.notify)."""
 
     webhooks: tuple[Webhook, ...] = ()
+    """Each gets every deploy's start and end."""
     dashboard_url: WebURL | None = None
     """Where ``baton serve`` is reached: messages link to the deploy's page there."""
     timeout: PositiveSeconds = 5.0
@@ -421,12 +424,16 @@ class Hook(Frozen):
     """A command run at a fixed point of the deploy, templated and quoted like a step."""
 
     name: Name | None = None
+    """Shown with its output as POINT.NAME (default: the point, numbered after the first)."""
     run: str = Field(min_length=1)
+    """The command, through the shell; placeholders as in steps, every value shell-quoted."""
     run_on: RunOn | None = None
     """single_server, all_servers or local (this machine); the default depends on the point:
     local for first_thing, last_thing and on_failure, the server itself around each server."""
     halt_on_error: bool = True
+    """A failure halts the deploy as a failed step does; false: warn and go on."""
     timeout: PositiveSeconds = 600.0
+    """Seconds before the command is stopped and counts as failed."""
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> Hook:
@@ -439,10 +446,15 @@ class Hooks(Frozen):
     it is out of rotation in serial), after every server succeeded, and when it failed."""
 
     first_thing: tuple[Hook, ...] = ()
+    """Before anything changes; a failure halts the deploy with no server touched."""
     before_server: tuple[Hook, ...] = ()
+    """On each server before its steps (after it left rotation, in serial)."""
     after_server: tuple[Hook, ...] = ()
+    """On each server after its steps and health check (before it rejoins, in serial)."""
     last_thing: tuple[Hook, ...] = ()
+    """After every server succeeded; a failure fails the deploy."""
     on_failure: tuple[Hook, ...] = ()
+    """When the deploy failed (a step, a health check or another hook)."""
 
 
 class Manifest(Frozen):

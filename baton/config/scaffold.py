@@ -40,12 +40,17 @@ def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full:
     if unknown:
         raise ValueError(f"{model.__name__} has no key(s) {', '.join(unknown)}")
     docs = field_docs(model) if full else {}
-    blocks = [
-        _comment(docs.get(name) or field.description, field, indent)
-        + _given(name, field, data[name], indent, full)
-        for name, field in fields.items()
-        if name in data
-    ]
+    shown: set[Any] = set()  # item models already shown whole in this mapping
+    blocks = []
+    for name, field in fields.items():
+        if name in data:
+            item = _item_annotation(field.annotation)
+            whole = full and item not in shown
+            shown.add(item)
+            blocks.append(
+                _comment(docs.get(name) or field.description, field, indent)
+                + _given(name, field, data[name], indent, whole)
+            )
     blocks += [
         _comment(docs.get(name) or field.description, field, indent, default=False)
         + _absent(name, field, indent)
@@ -57,6 +62,8 @@ def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full:
 
 
 def _given(name: str, field: FieldInfo, value: Any, indent: str, full: bool) -> Lines:
+    if value in ([], ()) and (example := _example_item(name, field, indent, full)):
+        return example  # inside a default being commented out (hooks:, notifications:)
     if isinstance(value, Mapping) and (model := _model_for(field.annotation, value)):
         return [f"{indent}{name}:", *_mapping(model, value, indent + "  ", full)]
     item = _item_annotation(field.annotation)
@@ -83,10 +90,26 @@ def _absent(name: str, field: FieldInfo, indent: str) -> Lines:
     if field.is_required():
         raise ValueError(f"{name} is required: give it a value")
     default = field.get_default(call_default_factory=True)
+    if default == () and (example := _example_item(name, field, indent)):
+        return [f"{indent}# {line[len(indent) :]}" for line in example]
     if isinstance(default, BaseModel):
         block = _given(name, field, default.model_dump(), indent, full=True)
         return [f"{indent}# {line[len(indent) :]}" for line in block]
     return [f"{indent}# {name}: {_yaml(default)}".rstrip()]
+
+
+def _example_item(name: str, field: FieldInfo, indent: str, full: bool = True) -> Lines:
+    """An empty list of models as a list of one example item (its required keys as ``...``),
+    for commenting out, so each of the item's keys shows with its description."""
+    models = _models(_item_annotation(field.annotation))
+    if not models:
+        return []
+    fields = models[0].model_fields
+    required = {k: "..." for k, f in fields.items() if f.is_required() and not f.exclude}
+    if not required:
+        return []
+    lines = _mapping(models[0], required, indent + "    ", full)
+    return [f"{indent}{name}:", *_item(lines, indent)]
 
 
 def _comment(text: str | None, field: FieldInfo, indent: str, default: bool = True) -> Lines:

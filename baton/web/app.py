@@ -121,7 +121,7 @@ def _answer(
     headers = dict(more_headers or {})
     if code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = "Bearer"
-    if request.url.path.startswith("/api"):
+    if request.url.path.startswith(("/api", "/hooks")):
         return JSONResponse({"detail": message, **extra}, status_code=code, headers=headers)
     if code == status.HTTP_401_UNAUTHORIZED:
         response = login_page(request, message, code)

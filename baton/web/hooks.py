@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from baton._exceptions import BatonError, LockError
 from baton.planning import DeployOptions, release_version
 from baton.web.dashboard import Dashboard
+from baton.web.problems import Problem
 
 MAX_BODY = 64 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -37,16 +38,16 @@ class HookAnswer(BaseModel):
     replaced: str | None = Field(default=None, description="the queued version this replaced")
 
 
-class HookError(BaseModel):
-    detail: str
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": HookError, "description": "the body is not a JSON object or the version is bad"},
-    401: {"model": HookError, "description": "missing or wrong signature: nothing deployed"},
-    404: {"model": HookError, "description": "unknown application, or the webhook is off"},
-    413: {"model": HookError, "description": f"body over {MAX_BODY} bytes"},
-    502: {"model": HookError, "description": "a load balancer or server refused; nothing changed"},
+    code: {"model": Problem, "description": meaning}
+    for code, meaning in {
+        400: "the body is not a JSON object, or its version is not a valid version",
+        401: f"missing or wrong {SIGNATURE_HEADER}: nothing deployed",
+        404: "unknown application, or the webhook is off (no secret given to baton serve)",
+        413: f"body over {MAX_BODY} bytes",
+        422: "the request does not match this schema",
+        502: "a load balancer or server refused before anything changed",
+    }.items()
 }
 BODY: dict[str, Any] = {
     "requestBody": {

@@ -115,7 +115,10 @@ async def test_requests_during_a_deploy_queue_and_the_newest_wins(
 async def test_the_openapi_schema_declares_the_webhook(api: httpx.AsyncClient) -> None:
     schema = (await api.get("/api/openapi.json")).json()
     hook = schema["paths"]["/hooks/deploy/{application}"]["post"]
-    assert {"202", "400", "401", "404", "413", "502"} <= set(hook["responses"])
+    assert {"202", "400", "401", "404", "413", "422", "502"} <= set(hook["responses"])
+    assert hook["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Problem"
+    )
     assert any(p["name"] == "x-hub-signature-256" for p in hook["parameters"])
 
 
