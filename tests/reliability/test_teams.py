@@ -8,9 +8,11 @@ import asyncio
 import json
 import re
 import socket
+from typing import Any
 
 from baton.sandbox.manifest import APPLICATION
 from baton.state import Store
+from tests.receiver import receiving
 from tests.reliability.conftest import Site, run, start
 
 
@@ -76,3 +78,47 @@ async def test_state_copy_moves_a_laptop_history_into_postgresql(
     assert code == 0 and "from-laptop" in history
     code, output = await run(*_deploy(site, postgres_url, "after-copy"))
     assert code == 0 and "deploy #2 " in output, output
+
+
+async def test_hooks_and_notifications_around_a_deploy_of_the_fleet(site: Site) -> None:
+    """before/after_server run over SSH while HAProxy has the server out; first_thing runs
+    here; a receiver that fails once still gets the start and the end."""
+    async with receiving([500]) as receiver:
+
+        def with_hooks(data: dict[str, Any]) -> None:
+            data["hooks"] = {
+                "first_thing": [{"run": "echo first {version}"}],
+                "before_server": [{"run": "echo before {server}"}],
+                "after_server": [{"run": "echo after {server}"}],
+            }
+            data["notifications"] = {"webhooks": [{"url": receiver.url}], "deadline": 5}
+
+        code, output = await run(*site.deploy_arguments(site.manifest(with_hooks), "hooked"))
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines.index("local | first hooked") < min(
+        i for i, line in enumerate(lines) if "removed (haproxy)" in line
+    )
+    for server in (s.name for s in site.sandbox.servers):
+        order = [
+            next(i for i, line in enumerate(lines) if line.endswith(text))
+            for text in (
+                f"{server}: removed (haproxy)",
+                f"{server} | before {server}",
+                f"{server} | after {server}",
+                f"{server}: added (haproxy)",
+            )
+        ]
+        assert order == sorted(order), (server, output)
+    assert [body["event"] for body in receiver.received] == [
+        "deploy_started",
+        "deploy_started",
+        "deploy_finished",
+    ]
+    assert receiver.received[-1]["status"] == "succeeded"
+    (attempts,) = [Store(str(site.state)).notifications(1)]
+    assert [(a.message, a.outcome) for a in attempts] == [
+        ("started", "retrying"),
+        ("started", "delivered"),
+        ("finished", "delivered"),
+    ]
