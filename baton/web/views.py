@@ -112,6 +112,7 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
         "has_migration_step": manifest.deploy.migration_step is not None,
         "running_deploy": holder.deploy_id if holder and holder.alive() else None,
         "pending_deploy": _pending(dashboard, app),
+        "queued_start": _queued_start(dashboard, app),
         "profiles": _profiles(dashboard, app),
         "recent_deploys": [deploy_row(r) for r in dashboard.store.deploys(app, 10)],
     }
@@ -139,6 +140,12 @@ def _pending(dashboard: Dashboard, application: str) -> Json | None:
     return None if pending is None else pending.to_dict()
 
 
+def _queued_start(dashboard: Dashboard, application: str) -> Json | None:
+    """What became of the last deploy the webhook queued: its id, or why it did not start."""
+    outcome = dashboard.pending.last.get(application)
+    return None if outcome is None else vars(outcome)
+
+
 def deploy_row(record: DeployRecord) -> Json:
     return record.summary_dict()
 
@@ -158,6 +165,7 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
         "servers": servers,
         "server_order": record.plan.get("servers", []),
         "plan": record.plan,
+        "local_hooks": [vars(s) for s in steps if s.server not in {r["server"] for r in servers}],
         "notifications": [vars(a) for a in store.notifications(record.id)],
     }
 

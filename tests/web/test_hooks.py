@@ -109,7 +109,12 @@ async def test_requests_during_a_deploy_queue_and_the_newest_wins(
         ("v7", "succeeded"),
         ("v5", "succeeded"),
     ]
-    assert (await api.get("/api/apps/shop")).json()["pending_deploy"] is None
+    after = (await api.get("/api/apps/shop")).json()
+    assert after["pending_deploy"] is None
+    assert (after["queued_start"]["version"], after["queued_start"]["deploy_id"]) == (
+        "v7",
+        newest.id,
+    )
 
 
 async def test_the_openapi_schema_declares_the_webhook(api: httpx.AsyncClient) -> None:

@@ -24,6 +24,9 @@ deploy:
   steps:
     - name: release
       run: echo deploying {version} on {server}
+hooks:
+  first_thing:
+    - run: echo announcing {version}
 """
 
 
@@ -51,11 +54,15 @@ async def test_the_dashboard_on_postgresql_shows_deploys_from_another_process(
         detail = (await api.get(f"/api/deploys/{row['id']}")).json()
         outputs = [step["output"] for s in detail["servers"] for step in s["steps"]]
         assert outputs == ["deploying 3.1 on web1\n", "deploying 3.1 on web2\n"]
+        (hook,) = detail["local_hooks"]
+        assert (hook["step"], hook["output"]) == ("first_thing", "announcing 3.1\n")
         servers = (await api.get("/api/apps")).json()[0]["servers"]
         assert {s["name"]: s["version"] for s in servers} == {"web1": "3.1", "web2": "3.1"}
         await api.get(f"/login?token={LOGIN_TOKEN}")
         page = (await api.get("/history")).text
         assert f'href="/deploys/{row["id"]}"' in page and "3.1" in page
+        page = (await api.get(f"/deploys/{row['id']}/detail")).text
+        assert "Hooks run on this machine" in page and "announcing 3.1" in page
         started = await api.post("/api/apps/shop/deploys", json={"version": "3.2"})
         _, end = await follow(api, started.json()["deploy_id"])
         assert end["status"] == "succeeded"
