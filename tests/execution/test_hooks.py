@@ -129,10 +129,12 @@ def test_plan_lists_the_hooks_that_will_run() -> None:
 
 
 async def test_hook_values_are_shell_quoted(tmp_path: Path) -> None:
-    text = manifest_text(2, migration=False).replace("127.0.1.1", '"a.example; rm -rf /"')
-    hooks = 'hooks:\n  first_thing:\n    - {run: "ping {address}", run_on: single_server}\n'
+    text = manifest_text(2, migration=False).replace(
+        "    address: 127.0.1.1\n", "    address: 127.0.1.1\n    user: \"ops; rm -rf /\"\n"
+    )
+    hooks = 'hooks:\n  first_thing:\n    - {run: "sudo -u {user} true", run_on: single_server}\n'
     manifest = parse_manifest(text + hooks)
     fleet = FakeFleet(manifest)
     plan = build_plan(manifest, Settings(), DeployOptions("v2", Strategy.SERIAL), [])
     await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers())
-    assert fleet.timeline.commands()[0] == "ping 'a.example; rm -rf /'"
+    assert fleet.timeline.commands()[0] == "sudo -u 'ops; rm -rf /' true"
