@@ -120,6 +120,8 @@ CREATE TABLE IF NOT EXISTS notifications (
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 """Version N is reached by applying MIGRATIONS[N - 1]."""
+NOTIFICATIONS_SINCE = MIGRATIONS.index(V3) + 1
+"""The version with the notifications table: a state opened read-only may be older."""
 
 VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1),"

@@ -29,7 +29,7 @@ from baton.state.records import (
     StepResult,
     StoredEvent,
 )
-from baton.state.schema import upgrade
+from baton.state.schema import NOTIFICATIONS_SINCE, current_version, upgrade
 
 
 def default_state_dir() -> Path:
@@ -280,6 +280,8 @@ class Store:
             )
 
     def notifications(self, deploy_id: int) -> list[NotificationAttempt]:
+        if current_version(self._db) < NOTIFICATIONS_SINCE:  # read-only, not upgraded
+            return []
         rows = self._db.query(
             "SELECT at, target, message, attempt, outcome, detail FROM notifications"
             " WHERE deploy_id = ? ORDER BY seq",
