@@ -47,14 +47,17 @@ def _free_block(count: int) -> str:
 
 
 @contextlib.contextmanager
-def running_sandbox(count: int, **options: Any) -> Iterator[fleet.Sandbox]:
-    """A sandbox of ``count`` servers on free addresses; stopped and removed afterwards."""
+def running_sandbox(
+    count: int, prefix: str | None = None, **options: Any
+) -> Iterator[fleet.Sandbox]:
+    """A sandbox of ``count`` servers on free addresses, named ``<prefix>1..`` (default: after
+    the first address); stopped, its users removed, and its directory deleted afterwards."""
     directory = sandbox_directory("baton-sandbox-")
     try:
         with LOCK.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # until our sshds listen, so no one else takes them
             first = _free_block(count)
-            prefix = "t" + first.split(".", 2)[2].replace(".", "-") + "-"
+            prefix = prefix or "t" + first.split(".", 2)[2].replace(".", "-") + "-"
             sandbox = fleet.up(directory, count, first_address=first, prefix=prefix, **options)
         yield sandbox
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,18 +22,21 @@ SANDBOX_DESCRIPTION = """\
 A fleet on this machine to deploy to: N real sshd servers on loopback addresses (127.0.1.x),
 each running a small web app that answers with its release version, behind a real HAProxy
 (or nginx, or a cloud load balancer made of moto's AWS API and a lagging HAProxy data plane).
-`up` writes a manifest (DIR/baton.yml, application "sandbox") to deploy with. Needs root;
-installs openssh-server and haproxy with apt-get when they are missing.
+`up` writes a manifest (DIR/baton.yml, application "sandbox") to deploy with, and prints the
+commands to use it; its deploys keep their state in DIR/state. Each server has its own Unix
+user (named after DIR, so sandboxes in different directories never share one); `down` removes
+them. Needs root; installs openssh-server and haproxy with apt-get when they are missing.
 
 examples:
-  baton sandbox up --servers 3              # prints the manifest path and the load balancer URL
+  baton sandbox up --servers 3              # prints the manifest, the load balancer URL, commands
   baton sandbox up --lag 2 --waits 3        # membership changes land 2 s late; manifest waits 3 s
   baton sandbox up --balancer nginx         # nginx in front instead of HAProxy
   baton sandbox up --balancer elbv2 --lag 2 # an AWS target group (moto) whose data plane lags
   baton sandbox traffic --rate 50 --duration 30
-  baton deploy -s sandbox -f .sandbox/baton.yml --state .sandbox/state --version v2
+  export BATON_STATE=$PWD/.sandbox/state
+  baton deploy -s sandbox -f .sandbox/baton.yml --version v2
   baton sandbox status
-  baton sandbox down
+  baton sandbox down                        # stops everything and removes the users
 """
 
 DEMO_DESCRIPTION = """\
@@ -150,17 +154,32 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     print(f"manifest: {sandbox.manifest}")
     print(f"load balancer: {sandbox.frontend_url} ({sandbox.balancer})")
-    if sandbox.balancer == "elbv2":
-        from baton.sandbox.moto import CREDENTIALS
-
-        exports = " ".join(f"{name}={value}" for name, value in CREDENTIALS.items())
-        print(f"credentials (moto takes any; the manifest never holds them): export {exports}")
-    print(f"deploy with: baton deploy -s sandbox -f {sandbox.manifest} --state {_state(sandbox)}")
+    print(f"state: {sandbox.state}")
+    print("next, in this shell:")
+    print("".join(f"  {line}\n" for line in next_commands(sandbox)), end="")
     return 0
 
 
-def _state(sandbox: Sandbox) -> Path:
-    return sandbox.directory / "state"
+def next_commands(sandbox: Sandbox) -> list[str]:
+    """What to run after ``up``: every later baton command finds the state without --state."""
+    directory = shlex.quote(str(sandbox.directory))
+    return [
+        *_credentials(sandbox),
+        f"export BATON_STATE={shlex.quote(str(sandbox.state))}",
+        f"baton deploy -s sandbox -f {shlex.quote(str(sandbox.manifest))} --version v2",
+        "baton history -s sandbox",
+        f"baton sandbox status --dir {directory}",
+        f"baton sandbox down --dir {directory}",
+    ]
+
+
+def _credentials(sandbox: Sandbox) -> list[str]:
+    """The elbv2 sandbox's AWS credentials (moto takes any; the manifest never holds them)."""
+    if sandbox.balancer != "elbv2":
+        return []
+    from baton.sandbox.moto import CREDENTIALS
+
+    return [f"export {' '.join(f'{k}={shlex.quote(v)}' for k, v in CREDENTIALS.items())}"]
 
 
 def _require(directory: Path) -> Sandbox | None:
@@ -215,6 +234,11 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from baton.sandbox import demo
+    from baton.sandbox import demo, fleet
 
-    return asyncio.run(demo.run(args.dir, keep=args.keep, rate=args.rate))
+    status = asyncio.run(demo.run(args.dir, keep=args.keep, rate=args.rate))
+    sandbox = fleet.load(args.dir.absolute()) if args.keep else None
+    if sandbox is not None:
+        print("the sandbox is still up; the demo's deploys are in its own state. next:")
+        print("".join(f"  {line}\n" for line in next_commands(sandbox)), end="")
+    return status

@@ -2,6 +2,8 @@
 
 Each deploy goes through the real command line (``python -m baton deploy``), the path a user
 takes, while :class:`~baton.sandbox.traffic.Traffic` sends steady requests through HAProxy.
+The demo keeps its history in its own state (DIR/demo-state, emptied at every start), not in the
+sandbox's DIR/state, so a user's first deploy after ``baton demo --keep`` is deploy #1.
 :func:`deploy` and :func:`plan_estimate` are used by the acceptance tests too.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -80,10 +83,15 @@ async def baton(*arguments: str, output: Path | None = None) -> tuple[int, str]:
     return process.returncode if process.returncode is not None else -1, text
 
 
-def _common(sandbox: fleet.Sandbox, version: str, strategy: str) -> list[str]:
+def demo_state(directory: Path) -> Path:
+    """The demo's own state directory, apart from the sandbox's."""
+    return directory / "demo-state"
+
+
+def _common(sandbox: fleet.Sandbox, version: str, strategy: str, state: Path | None) -> list[str]:
     return [
-        "-s", APPLICATION, "-f", str(sandbox.manifest), "--state",
-        str(sandbox.directory / "state"), f"--{strategy}", "--version", version,
+        "-s", APPLICATION, "-f", str(sandbox.manifest), "--state", str(state or sandbox.state),
+        f"--{strategy}", "--version", version,
     ]  # fmt: skip
 
 
@@ -93,14 +101,19 @@ async def deploy(
     strategy: str = "serial",
     *options: str,
     output: Path | None = None,
+    state: Path | None = None,
 ) -> tuple[int, str]:
-    """``baton deploy`` of ``version`` to the sandbox; (exit status, output)."""
-    return await baton("deploy", *_common(sandbox, version, strategy), *options, output=output)
+    """``baton deploy`` of ``version`` to the sandbox (state: the sandbox's unless given);
+    (exit status, output)."""
+    arguments = _common(sandbox, version, strategy, state)
+    return await baton("deploy", *arguments, *options, output=output)
 
 
-async def plan_estimate(sandbox: fleet.Sandbox, version: str, strategy: str) -> float | None:
+async def plan_estimate(
+    sandbox: fleet.Sandbox, version: str, strategy: str, state: Path | None = None
+) -> float | None:
     """The extra seconds ``baton plan`` says the waits add, or None when it cannot say."""
-    code, text = await baton("plan", *_common(sandbox, version, strategy), "--json")
+    code, text = await baton("plan", *_common(sandbox, version, strategy, state), "--json")
     try:
         return float(json.loads(text)["estimated_extra_seconds"]) if code == 0 else None
     except (ValueError, KeyError, TypeError):
@@ -112,12 +125,13 @@ async def run_scenario(directory: Path, scenario: Scenario, version: str, rate: 
     sandbox = await asyncio.to_thread(
         fleet.up, directory, lag=scenario.lag, waits=scenario.waits, balancer=scenario.balancer
     )
-    estimate = await plan_estimate(sandbox, version, scenario.strategy)
+    state = demo_state(directory)
+    estimate = await plan_estimate(sandbox, version, scenario.strategy, state)
     traffic = Traffic(sandbox.frontend_url, rate=rate)
     traffic.start()
     began = time.monotonic()
     log = directory / f"demo-{version}.log"
-    code, _ = await deploy(sandbox, version, scenario.strategy, output=log)
+    code, _ = await deploy(sandbox, version, scenario.strategy, output=log, state=state)
     seconds = time.monotonic() - began
     await asyncio.sleep(scenario.lag + SETTLE_SECONDS)  # let lagged changes land under traffic
     report = await traffic.stop()
@@ -158,14 +172,21 @@ nginx: the same through an upstream file baton marks `down` and a graceful reloa
 AWS target group (moto's API) whose data plane follows it 2 s late, as AWS's nodes do."""
 
 
-async def run(directory: Path, *, keep: bool = False, rate: float = 50.0) -> int:
-    """The whole demo; 0 when every deploy succeeded."""
+async def run(
+    directory: Path,
+    *,
+    keep: bool = False,
+    rate: float = 50.0,
+    scenarios: tuple[Scenario, ...] = SCENARIOS,
+) -> int:
+    """The whole demo, on a fresh state of its own; 0 when every deploy succeeded."""
     directory = directory.absolute()
     print(f"starting a 3-server sandbox in {directory} ...", flush=True)
+    shutil.rmtree(demo_state(directory), ignore_errors=True)
     outcomes: list[Outcome] = []
     try:
         await asyncio.to_thread(fleet.up, directory, 3, balancer="haproxy")
-        for number, scenario in enumerate(_available(SCENARIOS), start=2):
+        for number, scenario in enumerate(_available(scenarios), start=2):
             print(f"deploying v{number}: {_describe(scenario)} ...", flush=True)
             outcomes.append(await run_scenario(directory, scenario, f"v{number}", rate))
         print("\n" + table(outcomes) + "\n\n" + READING)

@@ -6,6 +6,7 @@ Everything lives in one directory, and ``down`` stops exactly the processes reco
 
     DIR/sandbox.json            what runs: servers, HAProxy, lag proxy, their pids
     DIR/baton.yml               the manifest for application "sandbox"
+    DIR/state/                  baton's state for deploys to it (what ``up`` tells to export)
     DIR/ssh/                    sshd configs, keys, known_hosts (baton.sandbox.sshd)
     DIR/home/<server>/          each server's home: releases/, current, app.pid, app.log
     DIR/haproxy/                HAProxy's config and admin socket (baton.sandbox.haproxy)
@@ -26,7 +27,12 @@ from pathlib import Path
 from baton.sandbox import DEFAULT_FIRST_ADDRESS, app, balancers
 from baton.sandbox.manifest import APP_PORT, install_initial, prepare_shared, write_manifest
 from baton.sandbox.processes import blocking, ensure_packages, in_use, is_ours, stop_ours, wait_for
-from baton.sandbox.sshd import SandboxServer, sandbox_user, start_sshd_fleet, stop_sshd_fleet
+from baton.sandbox.sshd import (
+    SandboxServer,
+    remove_users,
+    start_sshd_fleet,
+    stop_sshd_fleet,
+)
 from baton.sandbox.status import IN_ROTATION, status
 
 INITIAL_VERSION = "v1"
@@ -51,6 +57,11 @@ class Sandbox:
     @property
     def manifest(self) -> Path:
         return self.directory / "baton.yml"
+
+    @property
+    def state(self) -> Path:
+        """baton's state directory for this sandbox's deploys."""
+        return self.directory / "state"
 
     @property
     def lag_socket(self) -> Path:
@@ -86,13 +97,9 @@ def plan_servers(
     start = ADDRESSES.index(first_address)
     if start + count > len(ADDRESSES):
         raise ValueError(f"at most {len(ADDRESSES) - start} servers from {first_address}")
-    home = directory / "home"
     names = [f"{prefix}{i}" for i in range(1, count + 1)]
     addresses = ADDRESSES[start : start + count]
-    return [
-        SandboxServer(n, a, sandbox_user(n), home / n)
-        for n, a in zip(names, addresses, strict=True)
-    ]
+    return [SandboxServer.create(directory, n, a) for n, a in zip(names, addresses, strict=True)]
 
 
 def _address_pool() -> list[str]:
@@ -180,7 +187,8 @@ def _start_app(server: SandboxServer) -> None:
 
 
 def down(directory: Path) -> list[str]:
-    """Stop every process the sandbox in ``directory`` started; return what was stopped."""
+    """Stop every process the sandbox in ``directory`` started and remove its users and their
+    homes; return what was stopped."""
     directory = directory.absolute()
     sandbox = load(directory)
     if sandbox is None:
@@ -191,6 +199,8 @@ def down(directory: Path) -> list[str]:
             stopped.append(f"app on {server.name}")
     if _stop_sshd(directory / "ssh", sandbox.pids.get("sshd")):
         stopped.append("sshd")
+    if users := remove_users(sandbox.servers):
+        stopped.append(f"{len(users)} users (removed, with their homes)")
     sandbox.pids.clear()
     sandbox.save()
     return stopped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from baton.sandbox.haproxy import start_haproxy
-from baton.sandbox.sshd import SandboxServer, sandbox_user, start_sshd_fleet, stop_sshd_fleet
+from baton.sandbox.sshd import (
+    SandboxServer,
+    ensure_users,
+    remove_users,
+    sandbox_user,
+    start_sshd_fleet,
+    stop_sshd_fleet,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +65,15 @@ def test_sshd_fleet_serves_every_address_and_stops(directory: Path) -> None:
     assert not [pid for pid in fleet.pids if running(pid)]
     with pytest.raises(OSError), socket.create_connection(("127.0.1.177", 22), timeout=1):
         pass
+    assert not any(user_exists(s.user) or s.home.exists() for s in servers)
+
+
+def user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def test_sshd_fleet_restarts_in_the_same_directory_and_stops_from_pid_file(
@@ -72,14 +89,34 @@ def test_sshd_fleet_restarts_in_the_same_directory_and_stops_from_pid_file(
     for process in fleet.processes:
         process.wait(timeout=5)
     assert not (directory / "sshd.pids").exists()
+    assert remove_users(servers) == [servers[0].user]
+    assert not user_exists(servers[0].user) and not servers[0].home.exists()
 
 
-def test_sandbox_user_names_are_valid_and_distinct() -> None:
-    assert sandbox_user("web-1") == "bsb-web-1"
+def test_sandbox_user_names_are_valid_and_distinct_per_sandbox(directory: Path) -> None:
+    user = sandbox_user("web-1", directory)
+    assert user.startswith("bsb-") and user.endswith("-web-1") and len(user) <= 32
+    assert sandbox_user("web-1", directory / "other") != user
     long_names = ["Web.Server_" + "x" * 40 + suffix for suffix in "ab"]
-    users = [sandbox_user(name) for name in long_names]
+    users = [sandbox_user(name, directory) for name in long_names]
     assert users[0] != users[1] and all(len(u) <= 32 for u in users)
-    assert all(u.startswith("bsb-web-server_") for u in users)
+    assert all(u.startswith(user[:11] + "web-server_") for u in users)
+
+
+def test_a_user_of_another_sandbox_is_never_taken_over(directory: Path) -> None:
+    other = Path(tempfile.mkdtemp(prefix="baton-launchers-other-", dir="/tmp"))
+    mine = SandboxServer.create(directory, "u", "127.0.1.176")
+    theirs = SandboxServer(mine.name, mine.address, mine.user, other / "home" / "u")
+    ensure_users([theirs])
+    try:
+        with pytest.raises(ValueError, match=f"user {mine.user} belongs to the sandbox in {other}"):
+            start_sshd_fleet(directory, [mine])
+        assert pwd.getpwnam(mine.user).pw_dir == str(theirs.home)
+        assert remove_users([mine]) == []  # not ours to remove
+    finally:
+        remove_users([theirs])
+        shutil.rmtree(other, ignore_errors=True)
+    assert not user_exists(mine.user)
 
 
 def test_haproxy_answers_on_its_socket_and_serves_the_frontend(directory: Path) -> None:
