@@ -37,7 +37,7 @@ def sandbox_directory(prefix: str) -> Path:
     return directory
 
 
-def _free_block(count: int) -> str:
+def free_block(count: int) -> str:
     """The first address of ``count`` consecutive sandbox addresses nobody listens on."""
     for start in range(FIRST_TEST_ADDRESS, len(fleet.ADDRESSES) - count, count):
         block = fleet.ADDRESSES[start : start + count]
@@ -56,7 +56,7 @@ def running_sandbox(
     try:
         with LOCK.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # until our sshds listen, so no one else takes them
-            first = _free_block(count)
+            first = free_block(count)
             prefix = prefix or "t" + first.split(".", 2)[2].replace(".", "-") + "-"
             sandbox = fleet.up(directory, count, first_address=first, prefix=prefix, **options)
         yield sandbox

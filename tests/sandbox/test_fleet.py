@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 import uuid
@@ -17,9 +18,10 @@ import pytest
 from baton.sandbox import demo, fleet
 from baton.sandbox.demo import baton
 from baton.sandbox.processes import in_use
+from baton.sandbox.sshd import SandboxServer, ensure_users, remove_users
 from baton.sandbox.status import status
 from baton.sandbox.traffic import Traffic
-from tests.conftest import running_sandbox
+from tests.conftest import free_block, running_sandbox, sandbox_directory
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +132,25 @@ def shell_environment(home: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k not in unset}
     path = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
     return {**environment, "PATH": path, "HOME": str(home)}
+
+
+async def test_up_refuses_to_take_over_a_user_of_another_live_sandbox() -> None:
+    directory, other = sandbox_directory("baton-sandbox-"), sandbox_directory("baton-sandbox-")
+    first = free_block(1)
+    mine = SandboxServer.create(directory, "web1", first)
+    theirs = SandboxServer("web1", first, mine.user, other / "home" / "web1")
+    ensure_users([theirs])
+    try:
+        arguments = ["--dir", str(directory), "--servers", "1", "--first-address", first]
+        code, output = await baton("sandbox", "up", *arguments)
+        assert (code, output) == (
+            1,
+            f"baton: error: sandbox up: user {mine.user} belongs to the sandbox in {other}, "
+            f"which still exists; stop it (baton sandbox down --dir {other}) or use another "
+            "directory\n",
+        )
+        assert pwd.getpwnam(mine.user).pw_dir == str(theirs.home)
+    finally:
+        remove_users([theirs])
+        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(other, ignore_errors=True)
