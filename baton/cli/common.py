@@ -1,15 +1,22 @@
-"""Arguments shared by several commands, and how they turn into library objects."""
+"""Arguments shared by several commands, and how they turn into library objects.
+
+The CLI modules import the library (pydantic, SQLite, asyncio, asyncssh) inside the handlers
+that use it, never at the top: every ``baton`` command builds the whole parser, and ``baton
+--help`` or ``baton plan`` should not pay for what only a deploy needs (tests/cli/test_startup.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError
-from baton.config import Manifest, load_manifest
-from baton.state import Store, default_state
+
+if TYPE_CHECKING:
+    from baton.config import Manifest
+    from baton.state import Store
 
 
 def add_app(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +51,8 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
     """The state; commands that only look open it ``read_only`` (see Store)."""
+    from baton.state import Store, default_state
+
     return Store(args.state or default_state(), read_only=read_only)
 
 
@@ -74,6 +83,8 @@ def existing_store(location: str | None) -> Store | None:
 
 def manifest_for(args: argparse.Namespace) -> Manifest:
     """Load the manifest and check it describes the application named by -s."""
+    from baton.config import load_manifest
+
     if not args.file.exists():
         raise InputError(f"{args.file}: no such manifest; name the manifest with -f MANIFEST")
     manifest = load_manifest(args.file)

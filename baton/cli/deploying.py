@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, add_manifest, manifest_for, open_store, print_json
-from baton.cli.progress import make_renderer
-from baton.config import Manifest
-from baton.config.checks import check_files, resolve_secrets
-from baton.execution import DeployReport, prepare, run_deploy
-from baton.execution.rollback import rollback_version
-from baton.execution.runner import recover_stranded
-from baton.planning import DeployOptions, Plan, Strategy, plan_to_dict, release_version, render_plan
-from baton.planning.profiles import with_profile
-from baton.state import Store
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from baton.config import Manifest
+    from baton.execution import DeployReport
+    from baton.planning import DeployOptions, Plan
+    from baton.state import Store
 
 DEPLOY_EPILOG = """\
 The strategy comes from --serial/--parallel if given (this deploy only; the setting is not
@@ -124,14 +121,14 @@ def add_one_off_choices(parser: argparse.ArgumentParser) -> None:
         "--serial",
         dest="strategy",
         action="store_const",
-        const=Strategy.SERIAL,
+        const="serial",
         help="this deploy one server at a time, through the load balancers",
     )
     strategy.add_argument(
         "--parallel",
         dest="strategy",
         action="store_const",
-        const=Strategy.PARALLEL,
+        const="parallel",
         help="this deploy on all servers at once",
     )
     migrations = parser.add_mutually_exclusive_group()
@@ -157,11 +154,19 @@ def add_one_off_choices(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def one_off_options(args: argparse.Namespace, version: str) -> DeployOptions:
+    """The choices :func:`add_one_off_choices` parsed, for ``version``."""
+    from baton.planning import DeployOptions, Strategy
+
+    strategy = Strategy(args.strategy) if args.strategy else None
+    return DeployOptions(version=version, strategy=strategy, run_migrations=args.run_migrations)
+
+
 def _options(args: argparse.Namespace, store: Store) -> DeployOptions:
-    version = release_version(args.release)
-    options = DeployOptions(
-        version=version, strategy=args.strategy, run_migrations=args.run_migrations
-    )
+    from baton.planning import release_version
+    from baton.planning.profiles import with_profile
+
+    options = one_off_options(args, release_version(args.release))
     if args.profile is None:
         return options
     profile = store.profiles(args.app).get(args.profile)
@@ -175,18 +180,24 @@ def _options(args: argparse.Namespace, store: Store) -> DeployOptions:
 
 def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
     """The manifest, its files checked and its secrets read: bad input fails here, exit 2."""
+    from baton.config.checks import check_files, resolve_secrets
+
     manifest = manifest_for(args)
     check_files(manifest)
     return manifest, resolve_secrets(manifest, os.environ)
 
 
 def _plan(args: argparse.Namespace) -> Plan:
+    from baton.planning.current import prepare
+
     manifest, _ = _manifest(args)
     store = open_store(args, read_only=True)
     return prepare(manifest, store, _options(args, store))
 
 
 def show_plan(args: argparse.Namespace) -> int:
+    from baton.planning import plan_to_dict, render_plan
+
     plan = _plan(args)
     if args.json:
         print_json(plan_to_dict(plan))
@@ -196,12 +207,17 @@ def show_plan(args: argparse.Namespace) -> int:
 
 
 def deploy_release(args: argparse.Namespace) -> int:
+    from baton.execution import prepare
+
     manifest, secrets = _manifest(args)
     store = open_store(args)
     return _deploy(args, store, prepare(manifest, store, _options(args, store)), secrets)
 
 
 def roll_back(args: argparse.Namespace) -> int:
+    from baton.execution import prepare
+    from baton.execution.rollback import rollback_version
+
     manifest, secrets = _manifest(args)
     store = open_store(args)
     args.release = rollback_version(store, args.app, args.to)
@@ -209,6 +225,12 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
+    import asyncio
+
+    from baton.cli.progress import make_renderer
+    from baton.execution import run_deploy
+    from baton.planning import render_plan
+
     if not args.json:
         print(render_plan(plan), flush=True)
     live = sys.stdout.isatty() and not args.json
@@ -233,6 +255,9 @@ async def _interruptible(deploy: Coroutine[Any, Any, DeployReport]) -> DeployRep
     """Ctrl-C (or SIGTERM) cancels the deploy gracefully: the engine finishes the load balancer
     change under way, puts back a server it had not changed yet and records the deploy as
     cancelled. A second Ctrl-C is not caught."""
+    import asyncio
+    import signal
+
     task = asyncio.ensure_future(deploy)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -260,6 +285,10 @@ def _cancel_once(
 
 
 def recover_servers(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from baton.execution.runner import recover_stranded
+
     outcomes = asyncio.run(recover_stranded(manifest_for(args), open_store(args)))
     if not outcomes:
         print(f"{args.app}: no server was left out of rotation by an unfinished deploy")

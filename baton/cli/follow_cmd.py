@@ -4,12 +4,13 @@ machine runs on the same state, rendered as ``baton deploy`` renders its own."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from baton.cli.common import add_app, open_store
-from baton.cli.progress import renderer_for
-from baton.state import Store
+
+if TYPE_CHECKING:
+    from baton.state import Store
 
 EXIT_STATUS = {"succeeded": 0, "cancelled": 130}
 """As ``baton deploy`` exits: 0 succeeded, 130 cancelled, 1 anything else."""
@@ -39,6 +40,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def listen_for_deploy(args: argparse.Namespace) -> int:
+    import asyncio
+
     from baton.execution.follow import next_deploy
 
     store = open_store(args)
@@ -52,6 +55,9 @@ def listen_for_deploy(args: argparse.Namespace) -> int:
 
 def follow_deploy(store: Store, deploy_id: int, *, quiet: bool = False) -> int:
     """Render a deploy's events as they are recorded; the exit status is the deploy's."""
+    import asyncio
+
+    from baton.cli.progress import renderer_for
     from baton.execution.follow import follow
 
     record = store.deploy(deploy_id)

@@ -7,9 +7,9 @@ import os
 import shutil
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from baton._exceptions import InputError, LockError
-from baton.cli import timeline_text
 from baton.cli.common import (
     add_app,
     add_json,
@@ -20,9 +20,9 @@ from baton.cli.common import (
     open_store,
     print_json,
 )
-from baton.execution.timeline import timeline_of
-from baton.planning import values_in_force
-from baton.state import StepResult
+
+if TYPE_CHECKING:
+    from baton.state import StepResult
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,6 +79,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def config_show(args: argparse.Namespace) -> int:
+    from baton.planning import values_in_force
+
     store = open_store(args, read_only=True)
     values = values_in_force(manifest_for(args), store.applied_values(args.app))
     if args.json:
@@ -118,6 +120,9 @@ def show_history(args: argparse.Namespace) -> int:
 
 
 def show_deploy(args: argparse.Namespace) -> int:
+    from baton.cli import timeline_text
+    from baton.execution.timeline import timeline_of
+
     store = open_store(args, read_only=True)
     record = store.deploy(args.deploy_id)
     if record is None:

@@ -6,8 +6,6 @@ import argparse
 
 from baton._exceptions import InputError
 from baton.cli.common import add_app, add_json, open_store, print_json
-from baton.planning import DeployOptions
-from baton.planning.profiles import describe_profile, profile_name, profile_of
 
 EPILOG = """\
 A profile saves one-off choices under a name; `baton deploy --profile NAME` uses them, and
@@ -52,9 +50,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def save_profile(args: argparse.Namespace) -> int:
+    from baton.cli.deploying import one_off_options
+    from baton.planning.profiles import describe_profile, profile_name, profile_of
+
     profile_name(args.name)
-    options = DeployOptions(version="", strategy=args.strategy, run_migrations=args.run_migrations)
-    profile = profile_of(options)
+    profile = profile_of(one_off_options(args, version=""))
     if not profile:
         raise InputError(
             "profile save: give at least one choice (--serial/--parallel, "
@@ -66,6 +66,8 @@ def save_profile(args: argparse.Namespace) -> int:
 
 
 def list_profiles(args: argparse.Namespace) -> int:
+    from baton.planning.profiles import describe_profile
+
     profiles = open_store(args, read_only=True).profiles(args.app)
     if args.json:
         print_json(profiles)
@@ -77,6 +79,8 @@ def list_profiles(args: argparse.Namespace) -> int:
 
 
 def show_profile(args: argparse.Namespace) -> int:
+    from baton.planning.profiles import describe_profile
+
     profile = open_store(args, read_only=True).profiles(args.app).get(args.name)
     if profile is None:
         raise InputError(f"{args.app}: no profile {args.name!r} (see `baton profile list`)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import shlex
 import sys
@@ -201,6 +200,8 @@ def _traffic(args: argparse.Namespace) -> int:
         if sandbox is None:
             return 2
         url = sandbox.frontend_url
+    import asyncio
+
     from baton.sandbox.traffic import measure
 
     report = asyncio.run(measure(url, rate=args.rate, duration=args.duration))
@@ -212,6 +213,8 @@ def _status(args: argparse.Namespace) -> int:
     sandbox = _require(args.dir)
     if sandbox is None:
         return 2
+    import asyncio
+
     from baton.sandbox.status import status
 
     servers = asyncio.run(status(sandbox))
@@ -234,6 +237,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from baton.sandbox import demo, fleet
 
     status = asyncio.run(demo.run(args.dir, keep=args.keep, rate=args.rate))

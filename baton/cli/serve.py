@@ -10,7 +10,6 @@ from pathlib import Path
 
 from baton._exceptions import InputError
 from baton.cli.common import add_state
-from baton.state import default_state
 
 EPILOG = """\
 The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
@@ -80,6 +79,8 @@ def serve(args: argparse.Namespace) -> int:
         raise InputError(
             f"the dashboard needs the web extra: pip install 'baton[web]' ({exc})"
         ) from None
+    from baton.state import default_state
+
     secret = hook_secret(args.hook_secret_env, args.hook_secret_file)
     credentials = Credentials(session_seconds=args.session_hours * 3600)
     app = create_app(

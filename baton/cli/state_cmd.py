@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from baton.state import Store
-
 EPILOG = """\
 Copies settings, applied load balancer values, history (with the same deploy ids), events,
 the journal and profiles; a running deploy's lock is not copied. The target must hold no
@@ -38,6 +36,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def copy_state(args: argparse.Namespace) -> int:
+    from baton.state import Store
+
     source, target = Store(args.source), Store(args.target)
     copied = source.copy_into(target)
     rows = ", ".join(f"{count} {table}" for table, count in copied.items() if count)

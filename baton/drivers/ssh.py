@@ -14,14 +14,17 @@ import shlex
 import signal
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
-
-import asyncssh
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from baton._exceptions import ConnectionError_
 from baton.config.model import Server
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
+
+if TYPE_CHECKING:
+    import asyncssh
+else:
+    from baton.drivers._asyncssh import asyncssh  # without its ldconfig/gcc library search
 
 CONNECT_ATTEMPTS = 3
 FIRST_BACKOFF = 0.2

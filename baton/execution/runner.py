@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from baton._exceptions import InputError, LoadBalancerError, LockError
 from baton.config import Manifest
-from baton.config.checks import check_files, file_warnings, resolve_secrets
+from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
@@ -28,9 +28,11 @@ from baton.execution.notify import Notifier
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
-from baton.planning import DeployOptions, Plan, build_plan, plan_to_dict, values_to_apply
-from baton.settings import Settings
+from baton.planning import Plan, plan_to_dict, values_to_apply
+from baton.planning.current import prepare
 from baton.state import JournalEntry, LockHolder, Store
+
+__all__ = ["DeployReport", "prepare", "recover_stranded", "run_deploy", "wait_for_lock"]
 
 FLUSH_EVERY = 0.2
 HEARTBEAT_EVERY = 5.0
@@ -43,20 +45,6 @@ class DeployReport:
     deploy_id: int
     plan: Plan
     result: DeployResult
-
-
-def prepare(
-    manifest: Manifest,
-    store: Store,
-    options: DeployOptions,
-    overrides: Mapping[str, str] | None = None,
-) -> Plan:
-    """The plan a deploy would follow now, from the manifest and the state; ``overrides``
-    (setting -> stored value) show what it would be were those settings changed."""
-    stored = {**store.settings(manifest.application), **(overrides or {})}
-    settings = Settings.from_stored(stored)
-    applied = store.applied_values(manifest.application)
-    return build_plan(manifest, settings, options, applied, file_warnings(manifest))
 
 
 async def run_deploy(

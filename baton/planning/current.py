@@ -1,0 +1,32 @@
+"""The plan a deploy would follow now: the pure planner fed from the state.
+
+Apart from :mod:`baton.execution` (which re-exports it) so that ``baton plan`` shows the plan
+``baton deploy`` would run without loading the engine, asyncio or the SSH stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from baton.config.checks import file_warnings
+from baton.planning.plan import DeployOptions, Plan, build_plan
+from baton.settings import Settings
+
+if TYPE_CHECKING:
+    from baton.config import Manifest
+    from baton.state import Store
+
+
+def prepare(
+    manifest: Manifest,
+    store: Store,
+    options: DeployOptions,
+    overrides: Mapping[str, str] | None = None,
+) -> Plan:
+    """The plan a deploy would follow now, from the manifest and the state; ``overrides``
+    (setting -> stored value) show what it would be were those settings changed."""
+    stored = {**store.settings(manifest.application), **(overrides or {})}
+    settings = Settings.from_stored(stored)
+    applied = store.applied_values(manifest.application)
+    return build_plan(manifest, settings, options, applied, file_warnings(manifest))
