@@ -13,10 +13,9 @@ from baton.cli.common import (
     manifest_for,
     print_json,
 )
-from baton.execution.findings import APPLICATION, Status
 
 if TYPE_CHECKING:
-    from baton.execution.findings import CheckReport, Finding
+    from baton.execution.findings import CheckReport, Finding, Status
 
 EPILOG = """\
 Checks, without changing anything: the manifest and its files, the secrets, each server's SSH
@@ -27,7 +26,9 @@ health check on every server, the lock, and the values in force with the wait es
 exit status: 0 a deploy could start, 1 a problem would stop it (each one says what to do),
              2 bad input (the manifest cannot be read)
 """
-MARKS = {Status.OK: "ok", Status.WARNING: "warning", Status.PROBLEM: "PROBLEM", Status.SKIPPED: "-"}
+MARKS = {"ok": "ok", "warning": "warning", "problem": "PROBLEM", "not checked": "-"}
+"""How the table shows each :class:`~baton.execution.findings.Status`, by its value (the
+findings are imported by the handler, not here: see baton.cli.common)."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +81,7 @@ def report_to_dict(report: CheckReport) -> dict[str, object]:
 
 
 def render_report(report: CheckReport) -> str:
+    from baton.execution.findings import Status
     from baton.planning import render_values
 
     manifest = report.manifest
@@ -94,7 +96,7 @@ def render_report(report: CheckReport) -> str:
     lines += ["", "application:"]
     width = max(len(f.check) for f in report.of_application())
     lines += [
-        f"  {f.check:<{width}}  {MARKS[f.status]:<7}  {f.detail}" for f in report.of_application()
+        f"  {f.check:<{width}}  {_mark(f.status):<7}  {f.detail}" for f in report.of_application()
     ]
     lines += ["", *render_values(report.plan), *(f"WARNING: {w}" for w in report.plan.warnings)]
     lines += ["", _verdict(report)]
@@ -114,21 +116,31 @@ def _table(report: CheckReport) -> list[str]:
 
 
 def _cell(finding: Finding | None) -> str:
+    from baton.execution.findings import Status
+
     if finding is None:
         return "-"
-    mark = MARKS[finding.status]
+    mark = _mark(finding.status)
     if finding.seconds is not None and finding.status is Status.OK:
         return f"{mark} {finding.seconds:.2f}s"
     return mark
 
 
+def _mark(status: Status) -> str:
+    return MARKS[status.value]
+
+
 def _note(finding: Finding) -> list[str]:
+    from baton.execution.findings import APPLICATION
+
     where = "" if finding.subject == APPLICATION else f"{finding.subject} "
-    lines = [f"{where}{finding.check}: {MARKS[finding.status]}: {finding.detail}"]
+    lines = [f"{where}{finding.check}: {_mark(finding.status)}: {finding.detail}"]
     return lines + ([f"  -> {finding.advice}"] if finding.advice else [])
 
 
 def _verdict(report: CheckReport) -> str:
+    from baton.execution.findings import Status
+
     warnings = sum(f.status is Status.WARNING for f in report.findings)
     also = f" ({warnings} warning(s) above)" if warnings else ""
     if report.ok:

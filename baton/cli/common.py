@@ -72,6 +72,7 @@ def nothing_found(what: str, store: Store) -> str:
 def existing_store(location: str | None) -> Store | None:
     """The state at ``location`` (default: $BATON_STATE or the default directory) if there is
     one, without creating it: None for an SQLite directory that holds no state yet."""
+    from baton.state import Store, default_state
     from baton.state.database import is_url
     from baton.state.sqlite import STATE_FILE
 
