@@ -15,6 +15,7 @@ from baton._exceptions import (
     ManifestError,
     SettingError,
     StateError,
+    StateWriteError,
     StepError,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "ManifestError",
     "SettingError",
     "StateError",
+    "StateWriteError",
     "StepError",
 ]

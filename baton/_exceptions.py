@@ -5,6 +5,7 @@ BatonError                      -- anything baton reports without a traceback
 │   ├── ManifestError           -- the manifest: names file, line and key path
 │   ├── SettingError            -- an unknown setting or an invalid value
 │   └── StateError              -- the state cannot be opened or used (names where it is)
+│       └── StateWriteError     -- it could not take a write (disk full, I/O): exit status 1
 ├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
 ├── StepError                   -- a step exited non-zero or timed out
 ├── HealthCheckError            -- a server did not become healthy in time
@@ -78,6 +79,13 @@ class LoadBalancerError(BatonError):
 
 class LockError(BatonError):
     """Another deploy of the same application is running."""
+
+
+class StateWriteError(StateError):
+    """baton's state could not be written (disk full, I/O error) while it ran: the deploy
+    stops as on Ctrl-C. The message names the state and the reason."""
+
+    exit_code = 1
 
 
 class DeployFailed(BatonError):

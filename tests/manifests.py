@@ -40,6 +40,7 @@ def manifest_text(
         lines += [
             "  health_check:",
             "    command: check {address}",
+            "    timeout: 0.5",
             "    deadline: 1",
             "    interval: 0.1",
         ]

@@ -244,6 +244,7 @@ def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[st
                 "deploy_id": report.deploy_id,
                 "status": report.result.status,
                 "servers": [vars(s) for s in report.result.servers],
+                "state_error": report.result.state_error,
             }
         )
     else:

@@ -48,7 +48,8 @@ class PlainRenderer:
         if isinstance(event, Warning_):
             return None if event.message in self.shown else f"WARNING: {event.message}"
         if isinstance(event, StepOutput):
-            return f"{event.server} | {event.line}"
+            prefix = f"{event.server} | "
+            return prefix + event.text.removesuffix("\n").replace("\n", "\n" + prefix)
         if isinstance(event, StageChanged):
             detail = f" {event.detail}" if event.detail else ""
             return f"{elapsed} {event.server}: {event.stage.value}{detail}"

@@ -83,13 +83,12 @@ class FakeTransport(Transport):
     ) -> CommandResult:
         self.timeline.add("run", self.server.name, command)
         status, output, seconds = self.script.outcome(self.server.name, command)
+        if on_output is not None and output:  # printed at once, then the command takes its time
+            on_output("stdout", output if output.endswith("\n") else output + "\n")
         if seconds > timeout:
             await asyncio.sleep(timeout)
             return CommandResult(None, output, timed_out=True)
         await asyncio.sleep(seconds)
-        for line in output.splitlines():
-            if on_output is not None:
-                on_output("stdout", line)
         return CommandResult(status, output)
 
     async def close(self) -> None:

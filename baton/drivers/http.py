@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 async def get(url: str, timeout: float, *, body: bool = True) -> tuple[int, str]:
     """(status, body) of a GET to ``url``, no redirects followed; ``body=False`` reads only the
-    status line. Raises OSError (ConnectionError when the answer is not HTTP) or TimeoutError."""
+    status line. Raises OSError (ConnectionError when the answer is not HTTP) or TimeoutError,
+    whose message says whether the connect or the response timed out."""
     return await _request("GET", url, b"", {}, timeout, body)
 
 
@@ -39,17 +40,22 @@ async def _request(
         fields["Content-Length"] = str(len(payload))
     head = "".join(f"{k}: {v}\r\n" for k, v in fields.items())
     request = f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode() + payload
-    async with asyncio.timeout(timeout):
-        reader, writer = await asyncio.open_connection(
-            host, port, ssl=ssl.create_default_context() if secure else None
-        )
-        try:
-            writer.write(request)
-            response = await (reader.read() if body else reader.readline())
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+    phase = f"connect to {host}:{port}"
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=ssl.create_default_context() if secure else None
+            )
+            phase = "response"
+            try:
+                writer.write(request)
+                response = await (reader.read() if body else reader.readline())
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+    except TimeoutError:
+        raise TimeoutError(f"{phase} timed out after {round(timeout, 1):g}s") from None
     answer, _, text = response.decode(errors="replace").partition("\r\n\r\n")
     words = answer.split("\r\n", 1)[0].split()
     if len(words) < 2 or not words[1].isdigit():

@@ -36,7 +36,13 @@ class LoadBalancerDriver(abc.ABC):
 
     @abc.abstractmethod
     async def membership(self) -> dict[str, Membership]:
-        """Every known server's membership, keyed by baton server name."""
+        """Every known server's membership, keyed by baton server name.
+
+        The engine reads it back before every step on a server it took out, and before
+        reporting: a server taken out must read OUT_OF_ROTATION (or be absent) until it is
+        added back. IN_ROTATION or DOWN there mean the balancer forgot (say, it restarted
+        without its state) and may route to it: the engine removes it again and says so.
+        Keep it cheap; it is called often."""
 
     async def preflight(self) -> list[str]:
         """Check what :meth:`membership` cannot show, before a deploy changes anything (raise

@@ -1,8 +1,8 @@
 """The transport interface: run one shell command on one server.
 
 A transport is opened once per server per deploy and reused for every step, so an SSH
-connection is set up once. Output arrives line by line through ``on_output`` while the command
-runs, so front ends can stream it.
+connection is set up once. Output arrives through ``on_output`` while the command runs, in
+chunks of whole lines, so front ends can stream it without paying per line.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from types import TracebackType
 
 OutputCallback = Callable[[str, str], None]
-"""Called with (stream, line) where stream is "stdout" or "stderr"; line has no newline."""
+"""Called with (stream, text): stream is "stdout" or "stderr", text one or more complete lines,
+each ending in a newline (a line is never split between two calls)."""
 
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a command did: exit status (None when it timed out) and its output."""
+    """What a command did: exit status (None when it timed out) and its output (its first and
+    last parts when long, with a marker saying how many bytes were left out)."""
 
     exit_status: int | None
     output: str

@@ -9,11 +9,19 @@ started. Every server ends with an outcome; a failure never hides what happened 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
-from baton._exceptions import BatonError, HealthCheckError, LoadBalancerError, StepError
+from baton._exceptions import (
+    BatonError,
+    HealthCheckError,
+    LoadBalancerError,
+    StateWriteError,
+    StepError,
+)
 from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import LoadBalancerDriver, Membership, Transport
@@ -26,12 +34,13 @@ from baton.execution.events import (
     Stage,
     StageChanged,
     StepFinished,
-    StepOutput,
     StepStarted,
     Warning_,
 )
 from baton.execution.health import wait_until_healthy
+from baton.execution.output import StepOutputStream
 from baton.execution.result import DeployResult, ServerOutcome
+from baton.execution.rotation import ReadBack, Tables, as_read, finishing
 from baton.planning import (
     Action,
     AddToLoadBalancers,
@@ -46,7 +55,10 @@ from baton.planning.hooks import LOCAL
 
 TransportFactory = Callable[[Server], Transport]
 Journal = Callable[[str, str, str, str], None]
-"""Called with (load balancer, server, action, "intended" | "done")."""
+"""Called with (load balancer, server, action, "intended" | "done"); may raise StateWriteError."""
+ServerLock = Callable[[Server], AbstractAsyncContextManager[None]]
+"""Held while a server is deployed, so two deploys never run steps on one server at once."""
+INTERRUPTED = "the deploy was interrupted"
 
 
 CAPACITY_POLL = 0.25
@@ -56,6 +68,11 @@ CAPACITY_DEADLINE = 30.0
 
 def _no_journal(load_balancer: str, server: str, action: str, state: str) -> None:
     return None
+
+
+@contextlib.asynccontextmanager
+async def _no_lock(server: Server) -> AsyncIterator[None]:
+    yield
 
 
 @dataclass
@@ -68,6 +85,8 @@ class _ServerRun:
     started_at: float | None = None
     changed: bool = False
     """True once a step ran: from then on, only a health check may put the server back."""
+    notes: list[str] = field(default_factory=list)
+    """What the load balancers did on their own (forgot runtime state), for the summary."""
 
     @property
     def name(self) -> str:
@@ -87,6 +106,7 @@ class Engine:
         journal: Journal = _no_journal,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         environment: StepEnvironment | None = None,
+        lock_server: ServerLock = _no_lock,
     ) -> None:
         self.plan = plan
         self._environment = environment or StepEnvironment(plan.manifest.deploy.environment)
@@ -95,20 +115,49 @@ class Engine:
         self.emit = emit
         self._journal = journal
         self._sleep = sleep
+        self._lock_server = lock_server
+        self._read_back = ReadBack(load_balancers, emit, sleep)
         self._outcomes: dict[str, ServerOutcome] = {}
+        self._base: dict[str, ServerOutcome] = {}
+        """Each outcome before the load balancers' word on rotation was added to it."""
+        self._runs: dict[str, _ServerRun] = {}
+        self._waves: asyncio.Task[None] | None = None
+        self.stopped_by: StateWriteError | None = None
+        """The state write that failed and stopped the deploy, if one did."""
 
     async def run(self) -> DeployResult:
-        """Run every wave; when cancelled (Ctrl-C), return the outcomes instead of raising."""
+        """Run every wave; when cancelled (Ctrl-C) or stopped, return the outcomes instead of
+        raising. Each server's membership in the result is read back from the balancers."""
+        self._waves = asyncio.create_task(self._run_waves())
         try:
-            for wave in self.plan.waves:
-                await self._run_wave(wave.servers)
-                if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
-                    break
+            await self._waves
         except asyncio.CancelledError:
-            self._mark_not_started("not deployed: the deploy was interrupted")
+            self._mark_not_started(f"not deployed: {self._why_stopped()}")
         else:
             self._mark_not_started("not deployed: an earlier server failed")
+        await finishing(self._read_back_all())
         return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
+
+    def stop(self, error: StateWriteError) -> None:
+        """Stop as Ctrl-C does (finish the change under way, put back an unchanged server)
+        because the state cannot be written: going on would leave changes unrecorded."""
+        if self.stopped_by is not None:
+            return
+        self.stopped_by = error
+        self.emit(Warning_(message=f"stopping: {error}"))
+        if self._waves is not None and not self._waves.cancelling():  # once, as one Ctrl-C
+            self._waves.cancel()
+
+    def _why_stopped(self) -> str:
+        if self.stopped_by is None:
+            return INTERRUPTED
+        return "the deploy stopped: baton could not write its state"
+
+    async def _run_waves(self) -> None:
+        for wave in self.plan.waves:
+            await self._run_wave(wave.servers)
+            if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
+                break
 
     async def _run_wave(self, servers: tuple[ServerPlan, ...]) -> None:
         limit = self.plan.max_parallel or len(servers)
@@ -116,21 +165,23 @@ class Engine:
 
         async def bounded(server_plan: ServerPlan) -> None:
             async with gate:
-                await self._run_server(_ServerRun(server_plan))
+                run = self._runs[server_plan.server.name] = _ServerRun(server_plan)
+                await self._run_server(run)
 
         await asyncio.gather(*(bounded(sp) for sp in servers))
 
     async def _run_server(self, run: _ServerRun) -> None:
         run.started_at = time.time()
         try:
-            await self._connect(run)
-            for action in run.plan.actions:
-                await self._perform(action, run)
+            async with self._lock_server(run.plan.server):
+                await self._connect(run)
+                for action in run.plan.actions:
+                    await self._perform(action, run)
         except BatonError as exc:
             self._finish(run, "failed", str(exc))
         except asyncio.CancelledError:
-            await _finishing(self._undo_removal(run))
-            self._finish(run, "cancelled", "the deploy was interrupted")
+            await finishing(self._undo_removal(run))
+            self._finish(run, "cancelled", self._why_stopped())
             raise
         else:
             self._finish(run, "succeeded", f"now serving {self.plan.version}")
@@ -153,6 +204,7 @@ class Engine:
             self._stage(run, Stage.WAITING, f"{action.seconds}s ({action.reason})")
             await self._sleep(action.seconds)
         elif isinstance(action, RunStep):
+            await self._confirm_out(run, f"before step {action.step.name}")
             await self._run_step(run, action)
         elif isinstance(action, CheckHealth):
             await self._check_health(run)
@@ -162,21 +214,41 @@ class Engine:
         for name in names:
             await self._check_capacity(run, name)
         for name in names:
-            await _finishing(self._change(run, name, "remove"))
+            await finishing(self._change(run, name, "remove"))
         self._stage(run, Stage.OUT_OF_ROTATION)
 
     async def _change(self, run: _ServerRun, name: str, action: str) -> None:
-        """A change, its journal and its event, finished whole even when interrupted."""
-        self._journal(name, run.name, action, "intended")
+        """A change, its journal and its event, finished whole even when interrupted.
+
+        A removal that cannot be journalled first is not made (the deploy stops); an add is
+        made anyway: putting a server back never needs the state to be written."""
+        if not self._record(name, run.name, action, "intended") and action == "remove":
+            return
         if action == "remove":
             run.out_of.add(name)
             await self.load_balancers[name].remove(run.name)
         else:
             await self.load_balancers[name].add(run.name)
             run.out_of.discard(name)
-        self._journal(name, run.name, action, "done")
+        self._record(name, run.name, action, "done")
         verb = "removed" if action == "remove" else "added"
         self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action=verb))
+
+    def _record(self, load_balancer: str, server: str, action: str, state: str) -> bool:
+        """Journal one change; False (and the deploy stops) when the state cannot be written."""
+        try:
+            self._journal(load_balancer, server, action, state)
+        except StateWriteError as error:
+            self.stop(error)
+            return False
+        return True
+
+    async def _confirm_out(self, run: _ServerRun, when: str) -> None:
+        """Confirm ``run`` is still out of every balancer that took it out (a balancer that
+        restarted may have put it back): take it out again and say so, or raise."""
+        for note in await self._read_back.confirm_out(run.name, sorted(run.out_of), when):
+            run.notes.append(note)
+            self.emit(Warning_(message=note))
 
     async def _check_capacity(self, run: _ServerRun, name: str) -> None:
         """Wait until removing ``run`` leaves min_in_service servers in rotation, or refuse.
@@ -207,7 +279,7 @@ class Engine:
     async def _add(self, run: _ServerRun, names: tuple[str, ...]) -> None:
         self._stage(run, Stage.REJOINING_ROTATION)
         for name in names:
-            await _finishing(self._change(run, name, "add"))
+            await finishing(self._change(run, name, "add"))
 
     async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
         step, server = action.step, run.name
@@ -215,12 +287,7 @@ class Engine:
         self._stage(run, Stage.STEP, step.name)
         self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
         started = time.time()
-
-        mask = self._environment.mask
-
-        def on_output(stream: str, line: str) -> None:
-            self.emit(StepOutput(server=server, step=step.name, stream=stream, line=mask(line)))
-
+        output = StepOutputStream(server, step.name, self._environment.mask, self.emit)
         command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
         transport = self._open_transport(LOCAL) if action.local else run.transport
@@ -230,23 +297,18 @@ class Engine:
             result = await transport.run(
                 command,
                 timeout=step.timeout,
-                on_output=on_output,
+                on_output=output,
                 environment=self._environment.variables,
             )
+        except (asyncio.CancelledError, BatonError) as error:
+            status = "interrupted" if isinstance(error, asyncio.CancelledError) else "failed"
+            self._step_finished(run, step.name, status, None, started, output)
+            raise
         finally:
             if action.local:
                 await transport.close()
         status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
-        self.emit(
-            StepFinished(
-                server=server,
-                step=step.name,
-                status=status,
-                exit_status=result.exit_status,
-                started_at=started,
-                output=mask(result.output),
-            )
-        )
+        self._step_finished(run, step.name, status, result.exit_status, started, output)
         what = "hook" if action.hook else "step"
         if result.ok:
             return
@@ -256,6 +318,26 @@ class Engine:
             raise StepError(f"{what} {step.name} timed out after {step.timeout:g}s")
         else:
             raise StepError(f"{what} {step.name} exited {result.exit_status}")
+
+    def _step_finished(
+        self,
+        run: _ServerRun,
+        step: str,
+        status: str,
+        exit_status: int | None,
+        started: float,
+        output: StepOutputStream,
+    ) -> None:
+        self.emit(
+            StepFinished(
+                server=run.name,
+                step=step,
+                status=status,
+                exit_status=exit_status,
+                started_at=started,
+                output=output.close(),
+            )
+        )
 
     async def _check_health(self, run: _ServerRun) -> None:
         check = self.plan.manifest.deploy.health_check
@@ -283,19 +365,37 @@ class Engine:
         self.emit(StageChanged(server=run.name, stage=stage, detail=detail))
 
     def _finish(self, run: _ServerRun, status: str, detail: str) -> None:
+        """Report ``run``'s outcome now, its rotation as baton left it; the read-back before
+        the summary corrects it (a second event) only where a balancer says otherwise."""
         in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
-        if status == "failed" and run.out_of:
-            detail += f"; left out of rotation on {', '.join(sorted(run.out_of))}"
-        outcome = ServerOutcome(run.name, status, detail, in_rotation, run.started_at, time.time())
+        now = time.time()
+        self._base[run.name] = ServerOutcome(
+            run.name, status, detail, in_rotation, run.started_at, now
+        )
+        outcome = as_read(self._base[run.name], self._assumed(run), run.notes)
         self._outcomes[run.name] = outcome
-        self._stage(run, Stage(status), detail)
+        self._stage(run, Stage(status), outcome.detail)
+        self._emit_outcome(outcome)
+
+    def _assumed(self, run: _ServerRun) -> Tables:
+        """The membership tables as baton believes them to be for ``run``."""
+        return {
+            lb.name: {
+                run.name: Membership.OUT_OF_ROTATION
+                if lb.name in run.out_of
+                else Membership.IN_ROTATION
+            }
+            for lb in self.plan.manifest.load_balancers
+        }
+
+    def _emit_outcome(self, outcome: ServerOutcome) -> None:
         self.emit(
             ServerFinished(
-                server=run.name,
-                status=status,
-                detail=detail,
-                in_rotation=in_rotation,
-                started_at=run.started_at,
+                server=outcome.server,
+                status=outcome.status,
+                detail=outcome.detail,
+                in_rotation=outcome.in_rotation,
+                started_at=outcome.started_at,
             )
         )
 
@@ -310,12 +410,18 @@ class Engine:
                 if server_plan.server.name not in self._outcomes:
                     self._finish(_ServerRun(server_plan), "not started", why)
 
-
-async def _finishing(change: Awaitable[None]) -> None:
-    """Await a load balancer change to its end even if the deploy is interrupted meanwhile."""
-    task = asyncio.ensure_future(change)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
+    async def _read_back_all(self) -> None:
+        """Before reporting: servers meant to be out are confirmed out (taken out again if a
+        balancer put them back), then every outcome gets its membership as read back."""
+        for run in self._runs.values():
+            if run.out_of:
+                with contextlib.suppress(BatonError):  # reported below, as read back
+                    await self._confirm_out(run, "before reporting")
+        read = await self._read_back.everything()
+        for name, base in self._base.items():
+            known = self._runs.get(name)
+            notes = known.notes if known is not None else []
+            corrected = as_read(base, read, notes)
+            if corrected != self._outcomes[name]:
+                self._outcomes[name] = corrected
+                self._emit_outcome(corrected)

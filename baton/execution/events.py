@@ -94,7 +94,8 @@ class StepOutput(Event):
     server: str
     step: str
     stream: str
-    line: str
+    text: str
+    """One or more whole lines, each ending in a newline: output comes in chunks."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +104,8 @@ class StepFinished(Event):
     server: str
     step: str
     status: str
-    """"succeeded", "failed" or "timed out"."""
+    """"succeeded", "failed", "timed out" or "interrupted" (the deploy was cancelled or
+    stopped while the step ran; ``output`` is what it had printed)."""
     exit_status: int | None
     started_at: float
     output: str = ""
@@ -168,6 +170,8 @@ def event_from_dict(data: dict[str, Any]) -> Event | None:
         values["stage"] = Stage(values["stage"])
     if "servers" in values:
         values["servers"] = tuple(values["servers"])
+    if cls is StepOutput and "line" in data:  # recorded line by line by an older baton
+        values["text"] = f"{data['line']}\n"
     try:
         return cls(**values)
     except (TypeError, ValueError):

@@ -11,28 +11,43 @@ from baton.config.templates import render
 from baton.drivers import Transport
 from baton.drivers.http import get
 
+MIN_ATTEMPT = 0.05
+"""Seconds an attempt gets even when the deadline has (almost) passed: the first attempt runs."""
+
 
 async def check_once(
     check: HealthCheck,
     values: dict[str, object],
     transport: Transport,
     environment: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> tuple[bool, str]:
-    """One attempt: (passed, what happened)."""
+    """One attempt of at most ``timeout`` seconds (default the check's): (passed, what
+    happened)."""
+    seconds = check.timeout if timeout is None else timeout
     if check.url is not None:
-        return await check_url(check, values)
+        return await check_url(check, values, seconds)
     command = render(check.command or "", values)
-    result = await transport.run(command, timeout=check.timeout, environment=environment)
-    status_text = "timed out" if result.timed_out else f"exit {result.exit_status}"
+    result = await transport.run(command, timeout=seconds, environment=environment)
+    status_text = (
+        f"timed out after {round(seconds, 1):g}s"
+        if result.timed_out
+        else f"exit {result.exit_status}"
+    )
     return result.ok, f"{command}: {status_text}"
 
 
-async def check_url(check: HealthCheck, values: dict[str, object]) -> tuple[bool, str]:
-    """One GET of a URL health check from this machine: (passed, what happened)."""
+async def check_url(
+    check: HealthCheck, values: dict[str, object], timeout: float | None = None
+) -> tuple[bool, str]:
+    """One GET of a URL health check from this machine, of at most ``timeout`` seconds
+    (default the check's): (passed, what happened; a timeout says connect or response)."""
     url = render(check.url or "", values, quote=False)
     try:
-        status, _ = await get(url, check.timeout, body=False)
-    except (OSError, TimeoutError) as exc:
+        status, _ = await get(url, check.timeout if timeout is None else timeout, body=False)
+    except TimeoutError as exc:
+        return False, f"GET {url}: {exc}"
+    except OSError as exc:
         return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
     return 200 <= status < 400, f"GET {url}: HTTP {status}"
 
@@ -43,12 +58,18 @@ async def wait_until_healthy(
     transport: Transport,
     environment: Mapping[str, str] | None = None,
 ) -> tuple[bool, int, str]:
-    """Retry every ``interval`` until a pass or the ``deadline``: (passed, attempts, detail)."""
+    """Retry every ``interval`` until a pass or the ``deadline``: (passed, attempts, detail).
+
+    Each attempt gets at most the time left before the deadline, so a check whose timeout is
+    longer than its deadline still gives up on time."""
     deadline = time.monotonic() + check.deadline
     attempts = 0
     while True:
         attempts += 1
-        passed, detail = await check_once(check, values, transport, environment)
+        left = max(deadline - time.monotonic(), MIN_ATTEMPT)
+        passed, detail = await check_once(
+            check, values, transport, environment, min(check.timeout, left)
+        )
         if passed or time.monotonic() + check.interval > deadline:
             return passed, attempts, detail
         await asyncio.sleep(check.interval)

@@ -16,7 +16,8 @@ from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import Transport
 from baton.execution.environment import StepEnvironment
-from baton.execution.events import EventSink, StepFinished, StepOutput, StepStarted, Warning_
+from baton.execution.events import EventSink, StepFinished, StepStarted, Warning_
+from baton.execution.output import StepOutputStream
 from baton.planning import Plan
 from baton.planning.hooks import HookRun
 
@@ -36,7 +37,8 @@ class DeployHooks:
         """Run the point's hooks in order; why the deploy must halt, or None to go on."""
         for hook in self._plan.hooks.get(point, ()):
             failures = [
-                f for f in await asyncio.gather(*(self._one(hook, s, emit) for s in hook.targets))
+                f
+                for f in await asyncio.gather(*(self._one(hook, s, emit) for s in hook.targets))
                 if f
             ]
             if failures and hook.halt_on_error:
@@ -50,9 +52,7 @@ class DeployHooks:
         emit(StepStarted(server=server.name, step=step.name, migration=False))
         started = time.time()
 
-        def on_output(stream: str, line: str) -> None:
-            emit(StepOutput(server=server.name, step=step.name, stream=stream, line=mask(line)))
-
+        on_output = StepOutputStream(server.name, step.name, mask, emit)
         command = render(step.run, values_for(self._plan.application, server, self._plan.version))
         transport = self._open_transport(server)
         try:
@@ -69,7 +69,7 @@ class DeployHooks:
         finally:
             await transport.close()
         status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
-        emit(_finished(server, step.name, status, result.exit_status, started, mask(result.output)))
+        emit(_finished(server, step.name, status, result.exit_status, started, on_output.close()))
         if result.ok:
             return None
         if result.timed_out:

@@ -1,11 +1,13 @@
-"""The history consumer: writes a deploy's events and results to the store in batches."""
+"""The history consumer: writes a deploy's events and results to the store in batches.
+
+Output is already bounded per step by the engine (:mod:`baton.execution.output`), so what one
+deploy writes is bounded too, however much its steps print.
+"""
 
 from __future__ import annotations
 
 from baton.execution.events import Event, ServerFinished, StepFinished
 from baton.state import ServerResult, StepResult, Store, StoredEvent
-
-MAX_OUTPUT = 256 * 1024
 
 
 class Recorder:
@@ -41,6 +43,7 @@ class Recorder:
             )
 
     def flush(self) -> None:
+        """Write what is buffered; on StateWriteError it stays buffered for a later try."""
         if not (self._events or self._steps or self._servers):
             return
         self._store.record(self._deploy_id, self._events, self._steps, self._servers)
@@ -55,5 +58,5 @@ def _step_result(event: StepFinished) -> StepResult:
         exit_status=event.exit_status,
         started_at=event.started_at,
         finished_at=event.at,
-        output=event.output[-MAX_OUTPUT:],
+        output=event.output,
     )

@@ -22,12 +22,17 @@ class DeployResult:
     servers: tuple[ServerOutcome, ...]
     hook_failure: str | None = None
     """Why a first_thing or last_thing hook halted the deploy."""
+    state_error: str | None = None
+    """Why baton's state could not be written, when it could not: the deploy stopped, and
+    its record in the state is incomplete."""
 
     @property
     def status(self) -> str:
         if self.hook_failure:
             return "failed"
         statuses = {s.status for s in self.servers}
+        if self.state_error is not None:
+            return "failed"
         if statuses == {"succeeded"}:
             return "succeeded"
         if "cancelled" in statuses:
@@ -47,5 +52,10 @@ class DeployResult:
             lines.append(
                 f"  {outcome.server}: {outcome.status} - {outcome.detail}"
                 f" [{rotation[outcome.in_rotation]}]"
+            )
+        if self.state_error is not None:
+            lines.append(
+                f"  NOT RECORDED: {self.state_error}; this summary is from memory (rotation as "
+                "read from the load balancers), and the next deploy or `baton recover` takes over"
             )
         return "\n".join(lines)

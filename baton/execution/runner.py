@@ -12,9 +12,9 @@ import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from baton._exceptions import InputError, LoadBalancerError, LockError
+from baton._exceptions import InputError, LoadBalancerError, LockError, StateWriteError
 from baton.config import Manifest
 from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
@@ -25,12 +25,18 @@ from baton.execution.environment import StepEnvironment
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
 from baton.execution.hooks import DeployHooks
 from baton.execution.notify import Notifier
+from baton.execution.preflight import (
+    LOCAL_LOCKS,
+    check_state_space,
+    state_directory,
+    taken_over,
+)
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
 from baton.planning import Plan, plan_to_dict, values_to_apply
 from baton.planning.current import prepare
-from baton.state import JournalEntry, LockHolder, Store
+from baton.state import JournalEntry, LockHolder, ServerLocks, Store
 
 __all__ = ["DeployReport", "prepare", "recover_stranded", "run_deploy", "wait_for_lock"]
 
@@ -85,10 +91,11 @@ async def _run_deploy(
     """Preflight, take the lock, recover stranded servers, run the plan, record everything.
 
     Nothing changes (no deploy recorded, no server or load balancer touched) until the files
-    the manifest names exist, every secret has a value, every load balancer answered and knows
-    every server, every server accepted a connection and the application's lock is free.
-    ``lock_wait`` seconds are spent waiting for a running deploy. ``secrets`` are the values of
-    the manifest's secrets; by default they are read from this process's environment.
+    the manifest names exist, every secret has a value, the state's filesystem has room, every
+    load balancer answered and knows every server, every server accepted a connection and the
+    application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
+    ``secrets`` are the values of the manifest's secrets; by default they are read from this
+    process's environment.
     """
     if plan.floor_out_of_reach is not None:
         raise InputError(plan.floor_out_of_reach)
@@ -97,20 +104,28 @@ async def _run_deploy(
     if secrets is None:
         secrets = resolve_secrets(plan.manifest, os.environ)
     environment = StepEnvironment.build(plan.manifest, secrets)
+    directory = state_directory(store)
+    if directory is not None:
+        check_state_space(directory)
     await wait_for_lock(store, plan.application, lock_wait)
     async with opened(plan.manifest, drivers) as (load_balancers, connections):
         notes = await _preflight(plan.manifest, load_balancers, _left_out(store, plan.application))
         await connections.open_all(plan.manifest.servers)
+        previous = store.lock_holder(plan.application)
+        unfinished = store.unfinished(plan.application)
+        holder = LockHolder.this_process()
         deploy_id = store.start_deploy(
             plan.application,
             plan.version,
             plan.strategy.value,
-            plan_to_dict(plan),
+            {**plan_to_dict(plan), "targets": [[s.address, s.port] for s in plan.manifest.servers]},
             values_to_apply(plan.manifest),
-            LockHolder.this_process(),
+            holder,
         )
         recorder = Recorder(store, deploy_id)
         hooks = DeployHooks(plan, drivers.open_transport, environment)
+        holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
+        locks = ServerLocks(directory or LOCAL_LOCKS, holds)
         engine = Engine(
             plan,
             open_transport=connections.transport,
@@ -118,10 +133,10 @@ async def _run_deploy(
             emit=_fan_out([recorder, *sinks]),
             journal=_journal(store, plan.application, deploy_id),
             environment=environment,
+            lock_server=lambda s: locks.hold(s.name, s.address, s.port),
         )
-        result = await _run_recorded(
-            engine, recorder, store, deploy_id, connections, hooks, notes
-        )
+        notes += [taken_over(record, previous) for record in unfinished]
+        result = await _run_recorded(engine, recorder, store, deploy_id, connections, hooks, notes)
     return DeployReport(deploy_id, plan, result)
 
 
@@ -166,7 +181,7 @@ async def _run_recorded(
     emit(_started(plan, deploy_id))
     for warning in (*plan.warnings, *notes):
         emit(Warning_(message=warning))
-    flusher = asyncio.create_task(_flush_periodically(recorder, store, deploy_id))
+    flusher = asyncio.create_task(_flush_periodically(recorder, store, engine, deploy_id))
     status, summary = "cancelled", "the deploy was interrupted"
     try:
         halted = await hooks.run("first_thing", emit)
@@ -183,14 +198,32 @@ async def _run_recorded(
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         emit(DeployFinished(deploy_id=deploy_id, status=status, summary=summary))
+        failed = _finish_record(recorder, store, deploy_id, status, summary)
+    if failed is not None and result.state_error is None:
+        result = replace(result, state_error=str(failed))
+    return result
+
+
+def _finish_record(
+    recorder: Recorder, store: Store, deploy_id: int, status: str, summary: str
+) -> StateWriteError | None:
+    """Write the rest of the deploy's record; when the state cannot be written, release the
+    lock if that still works and return the error (the summary is then printed from memory)."""
+    try:
         recorder.flush()
         store.finish_deploy(deploy_id, status, summary)
-    return result
+    except StateWriteError as error:
+        with contextlib.suppress(StateWriteError):
+            store.release_deploy_lock(deploy_id)
+        return error
+    return None
 
 
 async def _run_with_hooks(engine: Engine, hooks: DeployHooks) -> DeployResult:
     """The waves, then last_thing when every server succeeded and on_failure when not."""
     result = await engine.run()
+    if engine.stopped_by is not None:
+        result = replace(result, state_error=str(engine.stopped_by))
     if result.status == "succeeded":
         halted = await hooks.run("last_thing", engine.emit)
         if halted:
@@ -279,15 +312,21 @@ def _fan_out(sinks: Sequence[EventSink]) -> EventSink:
     return emit
 
 
-async def _flush_periodically(recorder: Recorder, store: Store, deploy_id: int) -> None:
-    """Write recorded events out, and beat the lock's heartbeat now and then."""
+async def _flush_periodically(
+    recorder: Recorder, store: Store, engine: Engine, deploy_id: int
+) -> None:
+    """Write recorded events out, and beat the lock's heartbeat now and then; stop the
+    deploy when the state cannot be written."""
     beaten = time.monotonic()
     while True:
         await asyncio.sleep(FLUSH_EVERY)
-        recorder.flush()
-        if time.monotonic() - beaten >= HEARTBEAT_EVERY:
-            store.heartbeat(deploy_id)
-            beaten = time.monotonic()
+        try:
+            recorder.flush()
+            if time.monotonic() - beaten >= HEARTBEAT_EVERY:
+                store.heartbeat(deploy_id)
+                beaten = time.monotonic()
+        except StateWriteError as error:
+            engine.stop(error)
 
 
 def _journal(store: Store, application: str, deploy_id: int) -> Journal:

@@ -267,5 +267,6 @@ def _finished(track: _Track, status: str, detail: str, at: float) -> None:
     ended = {"cancelled": INTERRUPTED, "failed": "failed"}.get(status, status)
     for kind in [k for k in track.open if k != OUT_OF_ROTATION]:
         track.close(kind, at, ended)
+    track.spans[:] = [s for s in track.spans if s.kind != OUTCOME]  # a later report corrects
     if status in {"failed", "cancelled"}:
         track.spans.append(Span(track.name, OUTCOME, f"{status}: {detail}", at, at, status))

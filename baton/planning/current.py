@@ -7,6 +7,7 @@ Apart from :mod:`baton.execution` (which re-exports it) so that ``baton plan`` s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from baton.config.checks import file_warnings
@@ -29,4 +30,22 @@ def prepare(
     stored = {**store.settings(manifest.application), **(overrides or {})}
     settings = Settings.from_stored(stored)
     applied = store.applied_values(manifest.application)
-    return build_plan(manifest, settings, options, applied, file_warnings(manifest))
+    plan = build_plan(manifest, settings, options, applied, file_warnings(manifest))
+    shared = shared_servers(manifest, store)
+    return replace(plan, warnings=plan.warnings + shared) if shared else plan
+
+
+def shared_servers(manifest: Manifest, store: Store) -> tuple[str, ...]:
+    """A warning per other application in this state whose last deploy went to one of
+    ``manifest``'s servers (same address and port)."""
+    ours = {(s.address, s.port): s.name for s in manifest.servers}
+    warnings = []
+    for application, targets in store.deployed_servers().items():
+        common = sorted(ours[t] for t in targets if t in ours)
+        if application != manifest.application and common:
+            warnings.append(
+                f"application {application} also deploys to {', '.join(common)} (same address "
+                "and port): each one's history claims its own version there, and a deploy of "
+                "either leaves alone a server the other is deploying at that moment"
+            )
+    return tuple(warnings)

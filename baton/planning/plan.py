@@ -289,6 +289,12 @@ def _warnings(
             f"host keys of {', '.join(unchecked)} are not checked (host_key_checking: false): "
             "anyone on the way can pose as them and receive the deploy and its secrets"
         )
+    check = manifest.deploy.health_check
+    if check is not None and check.timeout > check.deadline:
+        warnings.append(
+            f"deploy.health_check.timeout ({check.timeout:g}s) is longer than its deadline "
+            f"({check.deadline:g}s): each attempt is cut to the time left before the deadline"
+        )
     for value in values:
         if value.lingering:
             warnings.append(

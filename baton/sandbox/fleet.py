@@ -25,7 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from baton.sandbox import DEFAULT_FIRST_ADDRESS, app, balancers
-from baton.sandbox.manifest import APP_PORT, install_initial, prepare_shared, write_manifest
+from baton.sandbox.haproxy import save_server_state, start_haproxy
+from baton.sandbox.manifest import (
+    APP_PORT,
+    BACKEND,
+    install_initial,
+    prepare_shared,
+    write_manifest,
+)
 from baton.sandbox.processes import blocking, ensure_packages, in_use, is_ours, stop_ours, wait_for
 from baton.sandbox.sshd import (
     SandboxServer,
@@ -184,6 +191,26 @@ def _start_app(server: SandboxServer) -> None:
     command = ["/usr/bin/python3", str(server.home / "current" / "app.py"), "restart"]
     command += ["--root", str(server.home), "--address", server.address, "--port", str(APP_PORT)]
     subprocess.run(command, user=server.user, check=True, cwd=server.home, capture_output=True)
+
+
+def restart_balancer(sandbox: Sandbox, *, keep_state: bool) -> None:
+    """Stop the sandbox's HAProxy and start it again with the same configuration and port.
+
+    With ``keep_state`` its runtime state is saved to its server-state-file first, so servers
+    out of rotation stay out; without, it comes back with every server in rotation, as after
+    a crash or a restart by someone who did not save it. Blocking; HAProxy sandboxes only."""
+    if sandbox.balancer != "haproxy":
+        raise ValueError(f"restart_balancer restarts HAProxy, not {sandbox.balancer}")
+    if keep_state:
+        save_server_state(sandbox.haproxy_socket)
+    stop_ours(sandbox.pids.get("haproxy"), str(sandbox.directory / "haproxy"))
+    port = int(sandbox.frontend_url.rstrip("/").rsplit(":", 1)[1])
+    haproxy = start_haproxy(
+        sandbox.directory / "haproxy", BACKEND, balancers.members(sandbox), port, "/", 200,
+        load_state=keep_state,
+    )  # fmt: skip
+    sandbox.pids["haproxy"], sandbox.haproxy_socket = haproxy.pid, haproxy.socket
+    sandbox.save()
 
 
 def down(directory: Path) -> list[str]:

@@ -2,6 +2,11 @@
 
 Health checks stay on and nothing hides failures: no ``option redispatch`` and no extra
 ``retries``, so a request sent to a dead server fails where tests can see it.
+
+A restarted HAProxy forgets its runtime state (servers baton took out are back in rotation)
+unless that state was saved first: the config names a ``server-state-file`` and loads it
+(``load-server-state-from-file global``), and :func:`save_server_state` writes it from the
+admin socket, as a careful reload script does before restarting HAProxy.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HAPROXY = "/usr/sbin/haproxy"
+STATE_FILE = "server-state"
+"""Beside the admin socket: where HAProxy finds the runtime state saved before a restart."""
 
 
 @dataclass
@@ -48,11 +55,13 @@ def start_haproxy(
     frontend_port: int | None = None,
     httpchk: str = "/",
     check_interval_ms: int = 500,
+    load_state: bool = False,
 ) -> HAProxyProcess:
     """Write ``directory/haproxy.cfg``, start HAProxy in the foreground, wait for its socket.
 
     ``servers`` maps HAProxy server names to "address:port"; the frontend listens on
-    127.0.0.1:``frontend_port`` (a free port when None).
+    127.0.0.1:``frontend_port`` (a free port when None). With ``load_state`` HAProxy loads the
+    runtime state :func:`save_server_state` saved; otherwise a stale one is removed first.
     """
     directory.mkdir(parents=True, exist_ok=True)
     admin_socket = directory / "haproxy.sock"
@@ -61,6 +70,8 @@ def start_haproxy(
     config.write_text(_config(admin_socket, port, backend, servers, httpchk, check_interval_ms))
     log = directory / "haproxy.log"
     admin_socket.unlink(missing_ok=True)
+    if not load_state:
+        admin_socket.with_name(STATE_FILE).unlink(missing_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(config)],
@@ -88,8 +99,10 @@ def _config(
         "global",
         f"    stats socket {admin_socket} mode 600 level admin",
         "    stats timeout 30s",
+        f"    server-state-file {admin_socket.with_name(STATE_FILE)}",
         "defaults",
         "    mode http",
+        "    load-server-state-from-file global",
         "    timeout connect 2s",
         "    timeout client 30s",
         "    timeout server 30s",
@@ -105,6 +118,18 @@ def _config(
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def save_server_state(admin_socket: Path) -> Path:
+    """Write HAProxy's runtime state to its server-state-file, for the next start to load."""
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(5)
+        client.connect(str(admin_socket))
+        client.sendall(b"show servers state\n")
+        reply = b"".join(iter(lambda: client.recv(65536), b""))
+    path = admin_socket.with_name(STATE_FILE)
+    path.write_bytes(reply)
+    return path
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ from baton.state.records import (
     StepResult,
     StoredEvent,
 )
+from baton.state.server_locks import ServerLocks
 from baton.state.store import Store, default_state, default_state_dir
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "JournalEntry",
     "LockHolder",
     "NotificationAttempt",
+    "ServerLocks",
     "ServerResult",
     "StepResult",
     "Store",

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from baton._exceptions import StateError
+from baton._exceptions import StateError, StateWriteError
 from baton.state.database import Database, Row
 
 STATE_FILE = "baton.sqlite3"
 WHAT_TO_DO = "or use --state (or $BATON_STATE)"
+WRITE_FAILURES = ("database or disk is full", "disk I/O error")
+"""Errors of a state that was fine but could not take a write: a deploy stops on them."""
 
 
 class SQLiteDatabase(Database):
@@ -81,6 +83,8 @@ class SQLiteDatabase(Database):
             return StateError(
                 f"{path} is a directory, not baton's database: move it aside, {WHAT_TO_DO}"
             )
+        if any(reason in text for reason in WRITE_FAILURES):
+            return StateWriteError(f"cannot write baton's state {path}: {text}")
         if "not a database" in text or "malformed" in text:
             return StateError(
                 f"{path} is damaged or not baton's database ({text}): move it aside (baton "

@@ -187,6 +187,23 @@ class Store:
             v for _, v in clauses if v
         )
 
+    def release_deploy_lock(self, deploy_id: int) -> None:
+        """Release the lock ``deploy_id`` holds (when its record could not be finished)."""
+        with self._db.transaction():
+            self._db.query("DELETE FROM locks WHERE deploy_id = ?", (deploy_id,))
+
+    def deployed_servers(self) -> dict[str, set[tuple[str, int]]]:
+        """Per application, the (address, port) of each server its last deploy went to."""
+        rows = self._db.query(
+            "SELECT application, plan FROM deploys WHERE id IN"
+            " (SELECT MAX(id) FROM deploys GROUP BY application)"
+        )
+        found: dict[str, set[tuple[str, int]]] = {}
+        for row in rows:
+            targets = json.loads(row["plan"]).get("targets", [])
+            found[row["application"]] = {(str(a), int(p)) for a, p in targets}
+        return found
+
     def deploy(self, deploy_id: int) -> DeployRecord | None:
         rows = self._db.query("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
         return DeployRecord.from_row(rows[0]) if rows else None
@@ -246,10 +263,23 @@ class Store:
                 [(deploy_id, *s.values()) for s in servers],
             )
 
-    def events(self, deploy_id: int, after: int = 0) -> list[StoredEvent]:
+    def events(
+        self, deploy_id: int, after: int = 0, *, kind: str | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events after sequence number ``after``, of one ``kind`` if given, at most ``limit``
+        so a reader can page through a long deploy."""
+        sql = "SELECT seq, at, kind, data FROM events WHERE deploy_id = ? AND seq > ?"
+        params: list[Any] = [deploy_id, after]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         rows = self._db.query(
-            "SELECT seq, at, kind, data FROM events WHERE deploy_id = ? AND seq > ? ORDER BY seq",
-            (deploy_id, after),
+            sql,
+            params,
         )
         return [StoredEvent(r["seq"], r["at"], r["kind"], json.loads(r["data"])) for r in rows]
 
@@ -311,17 +341,27 @@ class Store:
         return holder
 
     def _check_lock(self, application: str) -> None:
+        """Raise if a live deploy holds the lock; else take over a dead holder's lock, and
+        record as abandoned every deploy still 'running' without a live lock (its process is
+        gone, or it could not write its end)."""
         holder = self.lock_holder(application)
-        if holder is None:
-            return
-        if holder.alive():
+        if holder is not None and holder.alive():
             raise LockError(f"{application}: a deploy is already running ({holder.describe()})")
         self._db.query("DELETE FROM locks WHERE application = ?", (application,))
         self._db.query(
             "UPDATE deploys SET status = 'abandoned', finished_at = ? "
-            "WHERE id = ? AND status = 'running'",
-            (time.time(), holder.deploy_id),
+            "WHERE application = ? AND status = 'running'",
+            (time.time(), application),
         )
+
+    def unfinished(self, application: str) -> list[DeployRecord]:
+        """Deploys still recorded as running: the lock holder's, and any whose end was never
+        written (the next deploy records them as abandoned)."""
+        rows = self._db.query(
+            "SELECT * FROM deploys WHERE application = ? AND status = 'running' ORDER BY id",
+            (application,),
+        )
+        return [DeployRecord.from_row(row) for row in rows]
 
     # journal ----------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from typing import Any
 from baton.state import Store, StoredEvent
 
 POLL_SECONDS = 0.15
+PAGE = 500
+"""Events read from the store at a time."""
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -46,10 +48,12 @@ async def follow(
     quiet_since = time.monotonic()
     while True:
         done = _finished(store, deploy_id)  # read before the events, so none is missed
-        events = store.events(deploy_id, after)
+        events = store.events(deploy_id, after, limit=PAGE)
         for event in events:
             after = event.seq
             yield sse_message(event_json(event), id=event.seq)
+        if len(events) == PAGE:
+            continue  # more to send: memory stays bounded by one page, however long the deploy
         if done:
             break
         if events:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from baton.config.model import Server
-from baton.drivers._output import OutputCollector
+from baton.drivers._output import KeptOutput, OutputCollector
 from baton.drivers.local import LocalTransport
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,12 @@ async def test_streams_lines_in_order_with_exit_status() -> None:
     command = "echo one; sleep 0.05; echo two >&2; sleep 0.05; echo three; printf tail; exit 4"
     async with LocalTransport(SERVER) as transport:
         result = await transport.run(command, timeout=10, on_output=lambda *a: seen.append(a))
-    assert seen == [("stdout", "one"), ("stderr", "two"), ("stdout", "three"), ("stdout", "tail")]
+    assert seen == [
+        ("stdout", "one\n"),
+        ("stderr", "two\n"),
+        ("stdout", "three\n"),
+        ("stdout", "tail\n"),
+    ]
     assert result.exit_status == 4 and not result.ok and not result.timed_out
     assert result.output == "one\ntwo\nthree\ntail\n"
 
@@ -75,11 +80,20 @@ async def test_a_callback_error_surfaces_after_the_command_ends(tmp_path: Path) 
     assert (tmp_path / "ran").exists()
 
 
-def test_collector_joins_chunks_and_keeps_the_tail() -> None:
+def test_collector_sends_whole_lines_per_chunk_and_keeps_head_and_tail() -> None:
     seen: list[str] = []
-    collector = OutputCollector(lambda _, line: seen.append(line), limit=10)
-    for chunk in ("ab", "c\nde", "f\n", "ghij\nk"):
+    collector = OutputCollector(lambda _, text: seen.append(text), head=4, tail=10)
+    for chunk in ("ab", "c\nde", "f\ng", "hij\nklm\nn", "opq\nrst\n"):
         collector.feed("stdout", chunk)
-    assert seen == ["abc", "def", "ghij"]
-    assert collector.finish() == "ghij\nk\n"
-    assert seen[-1] == "k"
+    assert seen == ["abc\n", "def\n", "ghij\nklm\n", "nopq\nrst\n"]
+    assert collector.finish() == "abc\n[... 13 bytes of output left out ...]\nnopq\nrst\n"
+
+
+def test_kept_output_says_how_many_bytes_it_left_out_and_starts_on_a_line() -> None:
+    kept = KeptOutput(head=6, tail=8)
+    for line in ("first\n", "é" * 40 + "\n", "middle\n", "last\n"):
+        kept.add(line)
+    assert kept.text() == "first\n[... 88 bytes of output left out ...]\nlast\n"
+    small = KeptOutput(head=6, tail=8)
+    small.add("a\nb\n")
+    assert small.text() == "a\nb\n"

@@ -12,7 +12,7 @@ import pytest
 
 from baton import ConnectionError_
 from baton.config.model import Server
-from baton.drivers import ssh
+from baton.drivers import KEEP_HEAD, ssh
 from baton.drivers.ssh import SSHTransport
 from baton.sandbox.sshd import SandboxServer, SshdFleet
 from tests.drivers.conftest import manifest_server, processes_of
@@ -54,10 +54,10 @@ async def test_streams_lines_in_order_and_returns_combined_output(server: Server
     async with SSHTransport(server) as transport:
         result = await transport.run(command, timeout=10, on_output=recorder)
     assert recorder.seen == [
-        ("stdout", "one"),
-        ("stderr", "two"),
-        ("stdout", "three"),
-        ("stdout", "tail"),
+        ("stdout", "one\n"),
+        ("stderr", "two\n"),
+        ("stdout", "three\n"),
+        ("stdout", "tail\n"),
     ]
     assert result.exit_status == 0 and result.ok and not result.timed_out
     assert result.output == "one\ntwo\nthree\ntail\n"
@@ -105,16 +105,20 @@ async def test_one_connection_serves_every_command(server: Server, fleet: SshdFl
     assert fleet.log_text().count(f"Accepted publickey for {server.user} ") == 1
 
 
-async def test_output_keeps_the_last_mebibyte_but_streams_every_line(server: Server) -> None:
-    lines: list[str] = []
+async def test_output_streams_in_chunks_of_lines_and_keeps_head_and_tail(server: Server) -> None:
+    chunks: list[str] = []
     command = "i=0; while [ $i -lt 3000 ]; do printf '%0999d\\n' $i; i=$((i+1)); done"
     async with SSHTransport(server) as transport:
         result = await transport.run(
-            command, timeout=30, on_output=lambda _, line: lines.append(line)
+            command, timeout=30, on_output=lambda _, text: chunks.append(text)
         )
-    assert len(lines) == 3000
-    assert 1_000_000 < len(result.output) <= 1 << 20
-    assert result.output.endswith(f"{2999:0999d}\n")
+    assert "".join(chunks) == "".join(f"{i:0999d}\n" for i in range(3000))
+    assert len(chunks) < 3000 and all(c.endswith("\n") for c in chunks)
+    head, _, tail = result.output.partition("[... ")
+    assert head.startswith(f"{0:0999d}\n") and tail.endswith(f"{2999:0999d}\n")
+    assert len(result.output) < 300_000
+    left_out = 3_000_000 - KEEP_HEAD - len(tail.split("\n", 1)[1])  # head ends mid-line
+    assert tail.startswith(f"{left_out:,} bytes of output left out ...]\n"), tail[:80]
 
 
 async def test_an_unknown_host_is_refused_without_retrying(

@@ -121,10 +121,10 @@ async def test_output_is_streamed_and_stored(
     store = Store(tmp_path)
     await deploy(m, fleet, store, SERIAL, Settings(min_in_service=0))
     deploy_id = store.deploys("shop")[0].id
-    lines = [e.data["line"] for e in store.events(deploy_id) if e.kind == StepOutput.kind]
-    assert lines == ["downloading", "done"]
+    chunks = [e.data["text"] for e in store.events(deploy_id) if e.kind == StepOutput.kind]
+    assert chunks == ["downloading\ndone\n"]  # one chunk of whole lines, not a row per line
     fetch = next(s for s in store.step_results(deploy_id) if s.step == "fetch")
-    assert fetch.output == "downloading\ndone" and fetch.status == "succeeded"
+    assert fetch.output == "downloading\ndone\n" and fetch.status == "succeeded"
 
 
 async def test_capacity_floor_refuses_to_empty_the_load_balancer(

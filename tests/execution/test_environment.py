@@ -35,8 +35,8 @@ async def test_a_deploy_masks_secret_values_in_events_and_history(tmp_path: Path
     await run_deploy(
         plan, store, drivers=fleet.drivers(), sinks=[events.append], secrets={"TOKEN": "hunter2"}
     )
-    lines = [e.line for e in events if isinstance(e, StepOutput)]
-    assert lines == ["using *** for v2"] * 2
+    chunks = [e.text for e in events if isinstance(e, StepOutput)]
+    assert chunks == ["using *** for v2\n"] * 2
     outputs = [e.output for e in events if isinstance(e, StepFinished) and e.step == "fetch"]
     assert outputs == ["using *** for v2\n"] * 2
     stored = [s.output for s in store.step_results(1) if s.step == "fetch"]

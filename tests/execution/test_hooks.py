@@ -101,7 +101,7 @@ async def test_a_failed_step_runs_on_failure_and_skips_last_thing(tmp_path: Path
 
 
 async def test_halt_on_error_false_warns_and_goes_on(tmp_path: Path) -> None:
-    hooks = "hooks:\n  before_server:\n    - {run: \"drain {server}\", halt_on_error: false}\n"
+    hooks = 'hooks:\n  before_server:\n    - {run: "drain {server}", halt_on_error: false}\n'
     manifest = parse_manifest(manifest_text(2, migration=False) + hooks)
     fleet, store = FakeFleet(manifest), Store(tmp_path)
     fleet.script.on("drain", exit_status=2)
@@ -130,7 +130,7 @@ def test_plan_lists_the_hooks_that_will_run() -> None:
 
 async def test_hook_values_are_shell_quoted(tmp_path: Path) -> None:
     text = manifest_text(2, migration=False).replace(
-        "    address: 127.0.1.1\n", "    address: 127.0.1.1\n    user: \"ops; rm -rf /\"\n"
+        "    address: 127.0.1.1\n", '    address: 127.0.1.1\n    user: "ops; rm -rf /"\n'
     )
     hooks = 'hooks:\n  first_thing:\n    - {run: "sudo -u {user} true", run_on: single_server}\n'
     manifest = parse_manifest(text + hooks)

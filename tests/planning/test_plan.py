@@ -1,3 +1,4 @@
+from baton.config import parse_manifest
 from baton.planning import (
     AddToLoadBalancers,
     DeployOptions,
@@ -11,7 +12,7 @@ from baton.planning import (
 )
 from baton.settings import Settings
 from baton.state import AppliedValue
-from tests.manifests import manifest
+from tests.manifests import manifest, manifest_text
 
 V1 = DeployOptions(version="v1")
 
@@ -129,3 +130,13 @@ def test_a_capacity_floor_a_serial_deploy_cannot_keep_is_a_warning() -> None:
     assert build_plan(manifest(3), Settings(min_in_service=2), V1).floor_out_of_reach is None
     parallel = DeployOptions(version="v1", strategy=Strategy.PARALLEL)
     assert build_plan(manifest(3), Settings(min_in_service=3), parallel).floor_out_of_reach is None
+
+
+def test_a_health_check_timeout_longer_than_its_deadline_is_a_warning() -> None:
+    text = manifest_text(1, health=True).replace("timeout: 0.5", "timeout: 5")
+    plan = build_plan(parse_manifest(text), Settings(), V1)  # deadline 1 s
+    assert (
+        "deploy.health_check.timeout (5s) is longer than its deadline (1s): each attempt is cut "
+        "to the time left before the deadline"
+    ) in plan.warnings
+    assert not [w for w in build_plan(manifest(1), Settings(), V1).warnings if "timeout" in w]

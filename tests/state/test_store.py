@@ -172,3 +172,24 @@ def test_an_old_sqlite_state_is_upgraded_in_place(tmp_path: Path) -> None:
     _start(store, version="v1")
     holder = store.lock_holder("shop")
     assert holder is not None and holder.heartbeat is not None
+
+
+def test_events_page_by_kind_and_limit_and_other_apps_targets_are_known(store: Store) -> None:
+    deploy = store.start_deploy(
+        "billing", "b1", "serial", {"targets": [["10.0.0.1", 22]]}, (), LockHolder.this_process()
+    )
+    kinds = ["stage", "load_balancer", "output", "load_balancer", "output"]
+    store.record(deploy, [StoredEvent(n, 1.0, k, {}) for n, k in enumerate(kinds, 1)], [], [])
+    assert [e.seq for e in store.events(deploy, kind="load_balancer")] == [2, 4]
+    assert [e.seq for e in store.events(deploy, 1, limit=2)] == [2, 3]
+    assert store.deployed_servers() == {"billing": {("10.0.0.1", 22)}}
+    store.release_deploy_lock(deploy)
+    assert store.lock_holder("billing") is None
+
+
+def test_a_deploy_whose_end_was_never_written_is_abandoned_by_the_next(store: Store) -> None:
+    stranded = _start(store)
+    store.release_deploy_lock(stranded)  # its lock went, its end could not be written
+    assert [d.id for d in store.unfinished("shop")] == [stranded]
+    _start(store, version="v2")
+    assert [d.status for d in store.deploys("shop")] == ["running", "abandoned"]

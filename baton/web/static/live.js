@@ -70,7 +70,7 @@
     stage: stage,
     load_balancer: rotation,
     step_started: (e) => say(e, `${e.server}: step ${e.step} started${e.migration ? " (migration)" : ""}`),
-    output: (e) => say(e, `${e.server} | ${e.line}`),
+    output: (e) => say(e, e.text.replace(/\n$/, "").split("\n").map((l) => `${e.server} | ${l}`).join("\n")),
     step_finished: (e) => say(e, `${e.server}: step ${e.step} ${e.status}` +
       (e.exit_status === null ? "" : ` (exit ${e.exit_status})`) + ` in ${(e.at - e.started_at).toFixed(1)}s`),
     health: (e) => say(e, `${e.server}: health check ${e.passed ? "passed" : "FAILED"} after ${e.attempts} attempt(s) ${e.detail}`),
