@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from baton.config import LoadBalancer
+from baton.config import HAProxyBalancer
 from baton.drivers import KEEP_HEAD, KEEP_TAIL, Membership
 from baton.drivers.haproxy import HAProxyDriver
 from baton.sandbox import fleet
@@ -86,7 +86,7 @@ async def test_haproxy_restarted_mid_step_without_its_state_is_told_again(site: 
 
 
 async def test_haproxy_restarted_with_its_saved_state_keeps_servers_out(site: Site) -> None:
-    balancer = LoadBalancer(type="haproxy", socket=site.sandbox.haproxy_socket, backend=BACKEND)
+    balancer = HAProxyBalancer(type="haproxy", socket=site.sandbox.haproxy_socket, backend=BACKEND)
     third = site.sandbox.servers[2].name
     await HAProxyDriver(balancer).remove(third)
     await asyncio.to_thread(fleet.restart_balancer, site.sandbox, keep_state=True)
