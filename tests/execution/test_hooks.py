@@ -63,7 +63,7 @@ async def test_each_hook_runs_at_its_point_and_where_it_says(tmp_path: Path) -> 
         ("web1", "tag v2", []),
     ]
     recorded = {(s.server, s.step): s for s in store.step_results(report.deploy_id)}
-    assert recorded[("local", "first_thing")].output == "announced v2"
+    assert recorded[("local", "first_thing")].output == "announced v2\n"  # whole lines, as streamed
     assert recorded[("web1", "before_server")].status == "succeeded"
     assert recorded[("web1", "last_thing")].status == "succeeded"
 
