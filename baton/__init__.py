@@ -17,6 +17,7 @@ from baton._exceptions import (
     StateError,
     StateWriteError,
     StepError,
+    VerificationError,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "StateError",
     "StateWriteError",
     "StepError",
+    "VerificationError",
 ]

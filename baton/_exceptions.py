@@ -9,6 +9,7 @@ BatonError                      -- anything baton reports without a traceback
 ├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
 ├── StepError                   -- a step exited non-zero or timed out
 ├── HealthCheckError            -- a server did not become healthy in time
+├── VerificationError           -- a canary failed its verification
 ├── LoadBalancerError           -- a load balancer refused, or disagrees with what was set
 ├── LockError                   -- another deploy of the application holds the lock
 └── DeployFailed                -- the deploy did not succeed; holds every server's outcome
@@ -71,6 +72,10 @@ class StepError(BatonError):
 
 class HealthCheckError(BatonError):
     """A server's health check did not pass before its deadline."""
+
+
+class VerificationError(BatonError):
+    """A canary's probe or its error rate on the load balancers was above the limit."""
 
 
 class LoadBalancerError(BatonError):

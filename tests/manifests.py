@@ -12,6 +12,8 @@ def manifest_text(
     migration: bool = True,
     health: bool = False,
     migrations_on: str | None = None,
+    prepare: bool = False,
+    load_balancer: bool = True,
 ) -> str:
     removing, adding = waits
     lines = ["application: shop", "servers:"]
@@ -32,7 +34,11 @@ def manifest_text(
     if adding is not None:
         lines.append(f"      wait_after_adding_servers: {adding}")
     lines.append("      httpchk: /")
+    if not load_balancer:
+        lines = lines[: lines.index("load_balancers:")]
     lines += ["deploy:", "  steps:", "    - name: fetch", "      run: fetch {version}"]
+    if prepare:
+        lines.append("      stage: prepare")
     if migration:
         lines += ["    - name: migrate", "      run: migrate {version}", "      migration: true"]
     lines += ["    - name: restart", "      run: restart {server}"]

@@ -17,13 +17,17 @@ if TYPE_CHECKING:
     from baton.config import Manifest
     from baton.execution import DeployReport
     from baton.planning import DeployOptions, Plan
+    from baton.settings import Ramp
     from baton.state import Store
 
 DEPLOY_EPILOG = """\
-The strategy comes from --serial/--parallel if given (this deploy only; the setting is not
-changed), else from the deploy.parallel setting, else serial. Serial takes one server at a time
-out of every load balancer, runs the steps, passes the health check and puts it back; parallel
-runs the steps everywhere at once and never touches the load balancers.
+The strategy comes from --serial/--parallel/--batch if given (this deploy only; the setting is
+not changed), else from the deploy.parallel setting, else serial. Serial takes one server at a
+time (a batch with --batch or deploy.batch_size) out of every load balancer, runs the steps,
+passes the health check and puts it back; parallel runs the steps everywhere at once and never
+touches the load balancers. Steps marked `stage: prepare` run first on every server while it
+still serves; the migration runs alone before any other server runs its remaining steps
+(unless deploy.migrations_first is false).
 
 Before anything changes, baton checks that every load balancer answers and knows every server
 and connects to every server; a failure there changes nothing. Ctrl-C finishes the load
@@ -33,6 +37,7 @@ examples:
   baton plan   -s shop --parallel                 # what a one-off parallel deploy would do
   baton deploy -s shop --version 1.4.2            # strategy and migrations from the settings
   baton deploy -s shop --serial --skip-migrations --version 1.4.3
+  baton deploy -s shop --batch 1,25%,50%          # 1 server, then a quarter, then halves
   baton deploy -s shop --json --quiet | jq .status
 
 exit status: 0 deployed, 1 the deploy failed (the summary says where each server stands),
@@ -131,6 +136,12 @@ def add_one_off_choices(parser: argparse.ArgumentParser) -> None:
         const="parallel",
         help="this deploy on all servers at once",
     )
+    parser.add_argument(
+        "--batch",
+        metavar="N|N%|RAMP",
+        help="this deploy in batches through the load balancers: a count (2), a percentage "
+        "(25%%) or a ramp (1,25%%,50%%; the last size repeats); default: deploy.batch_size",
+    )
     migrations = parser.add_mutually_exclusive_group()
     migrations.add_argument(
         "--skip-migrations",
@@ -159,7 +170,8 @@ def one_off_options(args: argparse.Namespace, version: str) -> DeployOptions:
     from baton.planning import DeployOptions, Strategy
 
     strategy = Strategy(args.strategy) if args.strategy else None
-    return DeployOptions(version=version, strategy=strategy, run_migrations=args.run_migrations)
+    batch = None if args.batch is None else batch_option(args.batch)
+    return DeployOptions(version, strategy, args.run_migrations, batch)
 
 
 def _options(args: argparse.Namespace, store: Store) -> DeployOptions:
@@ -176,6 +188,16 @@ def _options(args: argparse.Namespace, store: Store) -> DeployOptions:
             f"(saved: {', '.join(store.profiles(args.app)) or 'none'})"
         )
     return with_profile(options, args.profile, profile)
+
+
+def batch_option(text: str) -> Ramp:
+    """``--batch`` parsed like the deploy.batch_size setting; bad input is exit 2."""
+    from baton.settings import parse_ramp
+
+    try:
+        return parse_ramp(text)
+    except ValueError as exc:
+        raise InputError(f"--batch {text!r}: {exc}") from None
 
 
 def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
@@ -225,6 +247,29 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
+    from baton.execution.autorollback import rollback_plan
+
+    report = _run(args, store, plan, secrets)
+    result: dict[str, Any] = _report_dict(report)
+    if report.result.status == "failed" and plan.auto_rollback:
+        rollback = rollback_plan(report, store)
+        if isinstance(rollback, str):
+            result["rollback"] = {"note": rollback}
+            if not args.json:
+                print(f"automatic rollback: none: {rollback}")
+        else:
+            if not args.json:
+                print(f"automatic rollback of deploy #{report.deploy_id}:", flush=True)
+            result["rollback"] = _report_dict(_run(args, store, rollback, secrets))
+    if args.json:
+        print_json(result)
+    return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
+
+
+def _run(
+    args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]
+) -> DeployReport:
+    """One deploy with live progress; the summary printed unless --json."""
     import asyncio
 
     from baton.cli.progress import make_renderer
@@ -238,18 +283,19 @@ def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[st
     deploy = run_deploy(plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets)
     report = asyncio.run(_interruptible(deploy))
     renderer.close()
-    if args.json:
-        print_json(
-            {
-                "deploy_id": report.deploy_id,
-                "status": report.result.status,
-                "servers": [vars(s) for s in report.result.servers],
-                "state_error": report.result.state_error,
-            }
-        )
-    else:
-        print(f"deploy #{report.deploy_id} {report.result.summary()}")
-    return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
+    if not args.json:
+        print(f"deploy #{report.deploy_id} {report.result.summary()}", flush=True)
+    return report
+
+
+def _report_dict(report: DeployReport) -> dict[str, Any]:
+    return {
+        "deploy_id": report.deploy_id,
+        "status": report.result.status,
+        "servers": [vars(s) for s in report.result.servers],
+        "rollback_of": report.plan.rollback_of,
+        "state_error": report.result.state_error,
+    }
 
 
 async def _interruptible(deploy: Coroutine[Any, Any, DeployReport]) -> DeployReport:

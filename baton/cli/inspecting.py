@@ -152,6 +152,13 @@ def show_deploy(args: argparse.Namespace) -> int:
         f"deploy #{record.id} of {record.application}: version {record.version}, "
         f"{record.strategy}, {record.status}, started {_when(record.started_at)}"
     )
+    from baton.execution.autorollback import rollback_links
+
+    rollback_of, rolled_back_by = rollback_links(store, record)
+    if rollback_of is not None:
+        print(f"  automatic rollback of deploy #{rollback_of}")
+    if rolled_back_by is not None:
+        print(f"  rolled back automatically by deploy #{rolled_back_by}")
     if args.timeline:
         fancy = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print(timeline_text.render(timeline, shutil.get_terminal_size().columns, fancy))

@@ -57,7 +57,7 @@ def save_profile(args: argparse.Namespace) -> int:
     profile = profile_of(one_off_options(args, version=""))
     if not profile:
         raise InputError(
-            "profile save: give at least one choice (--serial/--parallel, "
+            "profile save: give at least one choice (--serial/--parallel/--batch, "
             "--skip-migrations/--run-migrations)"
         )
     open_store(args).save_profile(args.app, args.name, profile)

@@ -15,6 +15,7 @@ from baton.execution.events import (
     Stage,
     StageChanged,
     StepOutput,
+    Verified,
     Warning_,
 )
 from baton.planning import Plan
@@ -58,6 +59,8 @@ class PlainRenderer:
         if isinstance(event, HealthChecked):
             verdict = "passed" if event.passed else "FAILED"
             return f"{elapsed} {event.server}: health check {verdict} ({event.detail})"
+        if isinstance(event, Verified):
+            return f"{elapsed} {event.server}: {event.detail}"
         return None
 
     def close(self) -> None:
@@ -67,7 +70,9 @@ class PlainRenderer:
 class _Row:
     """One server's line: its stage, and how long it has been deploying (frozen at the end)."""
 
-    FINAL = frozenset({Stage.SUCCEEDED, Stage.FAILED, Stage.NOT_STARTED, Stage.CANCELLED})
+    FINAL = frozenset(
+        {Stage.SUCCEEDED, Stage.FAILED, Stage.STOPPED, Stage.NOT_STARTED, Stage.CANCELLED}
+    )
 
     def __init__(self) -> None:
         self.stage = Stage.QUEUED.value

@@ -13,6 +13,7 @@ from baton.config.model import (
     NginxBalancer,
     Server,
     Step,
+    Verify,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "NginxBalancer",
     "Server",
     "Step",
+    "Verify",
     "load_manifest",
     "parse_manifest",
 ]

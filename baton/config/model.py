@@ -307,11 +307,22 @@ class Step(Frozen):
     """The migration step: runs on exactly one server per deploy; --skip-migrations skips it."""
     timeout: PositiveSeconds = 600.0
     """Seconds before the step is stopped and fails."""
+    stage: Literal["prepare"] | None = None
+    """``prepare``: runs on every server while it still serves, before any server leaves."""
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> Step:
         check_template(self.run)
+        if self.migration and self.prepare:
+            raise PathError(
+                ("stage",),
+                "a migration step cannot be a prepare step: it runs once, after prepare",
+            )
         return self
+
+    @property
+    def prepare(self) -> bool:
+        return self.stage == "prepare"
 
 
 class HealthCheck(Frozen):
@@ -335,6 +346,38 @@ class HealthCheck(Frozen):
             raise ValueError("give exactly one of url or command")
         check_template(self.url or self.command or "")
         return self
+
+
+class Verify(Frozen):
+    """How a canary is verified after it rejoined: a probe, and the balancer's error rate."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    """A URL fetched from this machine once per interval; it must answer 2xx or 3xx."""
+    command: str | None = None
+    """Or a command run on the canary once per interval; it must exit 0."""
+    duration: PositiveSeconds = 30.0
+    """Seconds the canary is watched after it rejoined rotation."""
+    interval: PositiveSeconds = 1.0
+    """Seconds between probes."""
+    timeout: PositiveSeconds = 5.0
+    """Seconds each probe may take."""
+    max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    """Most failed probes, and most 5xx or connection errors per response the balancer saw
+    (0-1)."""
+
+    @model_validator(mode="after")
+    def _at_most_one_probe(self) -> Verify:
+        if self.url is not None and self.command is not None:
+            raise ValueError("give at most one of url or command")
+        check_template(self.url or self.command or "")
+        return self
+
+    @property
+    def probe(self) -> HealthCheck | None:
+        """The URL or command as a health check run once per interval; None for neither."""
+        if self.url is None and self.command is None:
+            return None
+        return HealthCheck(url=self.url, command=self.command, timeout=self.timeout)
 
 
 class SecretSource(Frozen):
@@ -398,6 +441,9 @@ class Deploy(Frozen):
     """Commands run in order on each server, through its shell."""
     health_check: HealthCheck | None = None
     """What must pass before a server goes back into rotation (none: nothing is checked)."""
+    verify: Verify = Verify()
+    """How a canary is verified (the deploy.canary setting); without a probe, only the error
+    rate the load balancer saw."""
     environment: dict[EnvName, str] = Field(default_factory=dict)
     """Variables exported to every step."""
     secrets: dict[EnvName, SecretSource] = Field(default_factory=dict)
@@ -407,6 +453,7 @@ class Deploy(Frozen):
     def _unique_steps(self) -> Deploy:
         _require_unique([s.name for s in self.steps], "step", "steps")
         _require_one([s.migration for s in self.steps], "steps", "migration", "step")
+        _require_prepare_first(self.steps)
         both = sorted(set(self.environment) & set(self.secrets))
         if both:
             raise PathError(("secrets", both[0]), "also in environment; pick one")
@@ -531,6 +578,17 @@ def _require_unique(names: list[str], what: str, field: str) -> None:
         if name in seen:
             raise PathError((field, index, "name"), f"duplicate {what} name {name!r}")
         seen.add(name)
+
+
+def _require_prepare_first(steps: tuple[Step, ...]) -> None:
+    """Prepare steps run before every other step, so the manifest must list them first."""
+    for index, step in enumerate(steps):
+        if step.prepare and index and not steps[index - 1].prepare:
+            raise PathError(
+                ("steps", index, "stage"),
+                f"prepare steps run before the others; list {step.name!r} before "
+                f"{steps[index - 1].name!r}",
+            )
 
 
 def _require_one(marks: list[bool], field: str, key: str, what: str) -> None:

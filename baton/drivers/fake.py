@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from baton._exceptions import ConnectionError_
 from baton.config import LoadBalancer, Manifest, Server
 from baton.drivers.bundle import Drivers
-from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
 
 
@@ -100,6 +100,8 @@ class FakeLoadBalancer(LoadBalancerDriver):
         self.name = name
         self.timeline = timeline
         self.state = dict.fromkeys(servers, Membership.IN_ROTATION)
+        self.counts: dict[str, ServerTraffic] = {}
+        """What :meth:`traffic` reports; a test sets it."""
 
     async def remove(self, server: str) -> None:
         self.state[server] = Membership.OUT_OF_ROTATION
@@ -113,6 +115,9 @@ class FakeLoadBalancer(LoadBalancerDriver):
 
     async def membership(self) -> dict[str, Membership]:
         return dict(self.state)
+
+    async def traffic(self) -> dict[str, ServerTraffic]:
+        return dict(self.counts)
 
 
 class FakeFleet:

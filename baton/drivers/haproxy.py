@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError
 from baton.config.model import HAProxyBalancer
-from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
 
 FORCED_MAINT, INHERITED_MAINT, CONFIG_MAINT = 0x01, 0x02, 0x04
 FORCED_DRAIN, INHERITED_DRAIN = 0x08, 0x10
@@ -20,6 +20,10 @@ RESOLUTION_MAINT, HOSTNAME_MAINT = 0x20, 0x40
 MAINTENANCE = FORCED_MAINT | INHERITED_MAINT | CONFIG_MAINT | RESOLUTION_MAINT | HOSTNAME_MAINT
 DRAIN = FORCED_DRAIN | INHERITED_DRAIN
 STOPPED, STARTING, RUNNING, STOPPING = 0, 1, 2, 3
+RESPONSE_KINDS = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
+ADMIN_CONNECTIONS = 4
+"""Most runtime API connections one driver holds at once: HAProxy's stats socket accepts 10
+(``stats maxconn``) and drops the rest, which a batch of servers leaving together would hit."""
 DRAIN_POLL = 0.1
 """Seconds between session counts while a server drains."""
 
@@ -60,6 +64,7 @@ class HAProxyDriver(LoadBalancerDriver):
         self.lb = lb
         self.name = lb.name
         self._baton_names = {member: name for name, member in lb.servers.items()}
+        self._connections = asyncio.Semaphore(ADMIN_CONNECTIONS)
 
     def __repr__(self) -> str:
         return f"HAProxyDriver({self.name!r}, backend={self.lb.backend!r}, at={self._where()})"
@@ -96,6 +101,17 @@ class HAProxyDriver(LoadBalancerDriver):
             )
             for member, (op_state, admin_state) in admin.items()
             if member in self._baton_names or member not in self.lb.servers
+        }
+
+    async def traffic(self) -> dict[str, ServerTraffic]:
+        """Responses and errors per server from ``show stat`` (HTTP mode counters)."""
+        rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
+        return {
+            self._baton_names.get(row["svname"], row["svname"]): ServerTraffic(
+                sum(_count(row, f"hrsp_{kind}") for kind in RESPONSE_KINDS),
+                sum(_count(row, key) for key in ("hrsp_5xx", "econ", "eresp")),
+            )
+            for row in rows
         }
 
     async def _set_state(self, server: str, state: str) -> None:
@@ -135,7 +151,7 @@ class HAProxyDriver(LoadBalancerDriver):
 
     async def _command(self, command: str) -> str:
         try:
-            async with asyncio.timeout(self.lb.timeout):
+            async with self._connections, asyncio.timeout(self.lb.timeout):
                 return await self._exchange(command)
         except TimeoutError:
             raise self._error(f"{command!r} got no answer within {self.lb.timeout:g}s") from None
@@ -173,6 +189,11 @@ def _table(reply: str, separator: str, preamble: str) -> list[dict[str, str]] | 
     header, *lines = body.removeprefix("# ").splitlines()
     names = header.split(separator)
     return [dict(zip(names, line.split(separator), strict=False)) for line in lines if line]
+
+
+def _count(row: dict[str, str], key: str) -> int:
+    value = row.get(key, "")
+    return int(value) if value.isdigit() else 0
 
 
 def _admin(state: ServerState) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from dataclasses import dataclass
 
 
 class Membership(enum.Enum):
@@ -19,6 +20,15 @@ class Membership(enum.Enum):
     """Taken out on purpose (maintenance or drain): gets no new traffic."""
     DOWN = "down"
     """Enabled, but failing the load balancer's own health checks."""
+
+
+@dataclass(frozen=True)
+class ServerTraffic:
+    """What a load balancer counted for one server since it started."""
+
+    responses: int
+    errors: int
+    """5xx responses, connection errors and broken responses."""
 
 
 class LoadBalancerDriver(abc.ABC):
@@ -48,6 +58,10 @@ class LoadBalancerDriver(abc.ABC):
         """Check what :meth:`membership` cannot show, before a deploy changes anything (raise
         :class:`baton.LoadBalancerError`); return warnings the deploy should show."""
         return []
+
+    async def traffic(self) -> dict[str, ServerTraffic]:
+        """Each server's counters, keyed by baton name; {} when the balancer reports none."""
+        return {}
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release any connection the driver keeps."""

@@ -1,9 +1,12 @@
 """The engine: runs a plan wave by wave and emits events. It knows nothing of strategies.
 
-A wave's servers run at the same time (bounded by ``max_parallel``); the next wave starts
-only when every server of the previous one succeeded. A server that fails in a wave that
-removed it from the load balancers stays out of rotation, and the servers after it are not
-started. Every server ends with an outcome; a failure never hides what happened elsewhere.
+A wave's servers run at the same time (bounded by the wave's limit); the next wave starts
+only when every server of the previous one succeeded. A wave may stop its other servers when
+one fails, and may hold a barrier (AwaitBatch) so its servers rejoin together; a wave that is
+not final (prepare, migrate) leaves its servers' outcomes to a later wave. A server that fails
+in a wave that removed it from the load balancers stays out of rotation, and the servers after
+it are not started. Every server ends with an outcome, its rotation as read back from the
+balancers; a failure never hides what happened elsewhere.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from baton._exceptions import (
     LoadBalancerError,
     StateWriteError,
     StepError,
+    VerificationError,
 )
 from baton.config import Server
 from baton.config.templates import render, values_for
@@ -35,21 +39,27 @@ from baton.execution.events import (
     StageChanged,
     StepFinished,
     StepStarted,
+    Verified,
     Warning_,
 )
 from baton.execution.health import wait_until_healthy
 from baton.execution.output import StepOutputStream
 from baton.execution.result import DeployResult, ServerOutcome
 from baton.execution.rotation import ReadBack, Tables, as_read, finishing
+from baton.execution.verify import Canary, verify
+from baton.execution.waves import Stopped, WaveRun
 from baton.planning import (
     Action,
     AddToLoadBalancers,
+    AwaitBatch,
     CheckHealth,
     Plan,
     RemoveFromLoadBalancers,
     RunStep,
     ServerPlan,
+    Verify,
     Wait,
+    Wave,
 )
 from baton.planning.hooks import LOCAL
 
@@ -87,6 +97,8 @@ class _ServerRun:
     """True once a step ran: from then on, only a health check may put the server back."""
     notes: list[str] = field(default_factory=list)
     """What the load balancers did on their own (forgot runtime state), for the summary."""
+    final: bool = True
+    """In a final wave (not prepare or migrate): its steps change what it serves."""
 
     @property
     def name(self) -> str:
@@ -121,7 +133,9 @@ class Engine:
         self._base: dict[str, ServerOutcome] = {}
         """Each outcome before the load balancers' word on rotation was added to it."""
         self._runs: dict[str, _ServerRun] = {}
-        self._waves: asyncio.Task[None] | None = None
+        self._waves: asyncio.Task[list[str]] | None = None
+        self._transports: dict[str, Transport] = {}
+        """Kept open across waves: a server can be in a prepare wave and then its batch."""
         self.stopped_by: StateWriteError | None = None
         """The state write that failed and stopped the deploy, if one did."""
 
@@ -130,11 +144,14 @@ class Engine:
         raising. Each server's membership in the result is read back from the balancers."""
         self._waves = asyncio.create_task(self._run_waves())
         try:
-            await self._waves
+            failed = await self._waves
         except asyncio.CancelledError:
             self._mark_not_started(f"not deployed: {self._why_stopped()}")
         else:
-            self._mark_not_started("not deployed: an earlier server failed")
+            self._mark_not_started(f"not deployed: an earlier server failed ({', '.join(failed)})")
+        finally:
+            transports, self._transports = list(self._transports.values()), {}
+            await asyncio.gather(*(t.close() for t in transports), return_exceptions=True)
         await finishing(self._read_back_all())
         return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
 
@@ -153,49 +170,63 @@ class Engine:
             return INTERRUPTED
         return "the deploy stopped: baton could not write its state"
 
-    async def _run_waves(self) -> None:
+    async def _run_waves(self) -> list[str]:
+        """The servers that failed in the wave that stopped the deploy (none: all went)."""
         for wave in self.plan.waves:
-            await self._run_wave(wave.servers)
-            if any(self._outcomes[sp.server.name].status != "succeeded" for sp in wave.servers):
-                break
+            if failed := (await self._run_wave(wave)).failed:
+                return failed
+        return []
 
-    async def _run_wave(self, servers: tuple[ServerPlan, ...]) -> None:
-        limit = self.plan.max_parallel or len(servers)
-        gate = asyncio.Semaphore(limit)
+    async def _run_wave(self, wave: Wave) -> WaveRun:
+        gate = asyncio.Semaphore(wave.limit or len(wave.servers))
+        shared = WaveRun(wave)
 
         async def bounded(server_plan: ServerPlan) -> None:
             async with gate:
-                run = self._runs[server_plan.server.name] = _ServerRun(server_plan)
-                await self._run_server(run)
+                run = _ServerRun(server_plan, final=wave.final)
+                self._runs[server_plan.server.name] = run
+                await self._run_server(run, shared)
 
-        await asyncio.gather(*(bounded(sp) for sp in servers))
+        await asyncio.gather(*(bounded(sp) for sp in wave.servers))
+        return shared
 
-    async def _run_server(self, run: _ServerRun) -> None:
+    async def _run_server(self, run: _ServerRun, wave: WaveRun) -> None:
         run.started_at = time.time()
         try:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
                 for action in run.plan.actions:
-                    await self._perform(action, run)
+                    if isinstance(action, RunStep | RemoveFromLoadBalancers):
+                        wave.check_going()
+                    await self._perform(action, run, wave)
         except BatonError as exc:
+            wave.leave(run.name, failed=True)
             self._finish(run, "failed", str(exc))
+        except Stopped as exc:
+            wave.leave(run.name)
+            await finishing(self._undo_removal(run))
+            if wave.wave.final:
+                self._finish(run, "stopped", str(exc))
         except asyncio.CancelledError:
             await finishing(self._undo_removal(run))
             self._finish(run, "cancelled", self._why_stopped())
             raise
         else:
-            self._finish(run, "succeeded", f"now serving {self.plan.version}")
-        finally:
-            if run.transport is not None:
-                await run.transport.close()
+            wave.leave(run.name)
+            if wave.wave.final:
+                self._finish(run, "succeeded", f"now serving {self.plan.version}")
+            else:
+                self._stage(run, Stage.READY, f"{wave.wave.phase.value} done; still serving")
 
     async def _connect(self, run: _ServerRun) -> None:
+        """The server's transport, reconnected if the connection was lost since its last wave."""
+        if (transport := self._transports.get(run.name)) is None:
+            transport = self._transports[run.name] = self._open_transport(run.plan.server)
         self._stage(run, Stage.CONNECTING)
-        transport = self._open_transport(run.plan.server)
         await transport.open()
         run.transport = transport
 
-    async def _perform(self, action: Action, run: _ServerRun) -> None:
+    async def _perform(self, action: Action, run: _ServerRun, wave: WaveRun) -> None:
         if isinstance(action, RemoveFromLoadBalancers):
             await self._remove(run, action.load_balancers)
         elif isinstance(action, AddToLoadBalancers):
@@ -208,6 +239,11 @@ class Engine:
             await self._run_step(run, action)
         elif isinstance(action, CheckHealth):
             await self._check_health(run)
+        elif isinstance(action, AwaitBatch):
+            self._stage(run, Stage.WAITING, "for the rest of its batch")
+            await wave.arrive(run.name)
+        elif isinstance(action, Verify):
+            await self._verify(run, action)
 
     async def _remove(self, run: _ServerRun, names: tuple[str, ...]) -> None:
         self._stage(run, Stage.LEAVING_ROTATION)
@@ -353,6 +389,23 @@ class Engine:
                 f"health check failed after {attempts} attempt(s) in {check.deadline:g}s: {detail}"
             )
 
+    async def _verify(self, run: _ServerRun, action: Verify) -> None:
+        assert run.transport is not None
+        self._stage(run, Stage.VERIFYING, f"{action.seconds:g}s")
+        canary = Canary(
+            run.name,
+            self.plan.manifest.deploy.verify,
+            self._template_values(run.plan.server),
+            run.transport,
+            self._environment.variables,
+        )
+        verdict = await verify(
+            canary, self.load_balancers, action.seconds, action.max_error_rate, self._sleep
+        )
+        self.emit(Verified(server=run.name, passed=verdict.passed, detail=verdict.detail))
+        if not verdict.passed:
+            raise VerificationError(verdict.detail)
+
     async def _undo_removal(self, run: _ServerRun) -> None:
         """On interrupt, put back a server that left rotation but was not changed yet."""
         if run.out_of and not run.changed:
@@ -370,7 +423,13 @@ class Engine:
         in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
         now = time.time()
         self._base[run.name] = ServerOutcome(
-            run.name, status, detail, in_rotation, run.started_at, now
+            run.name,
+            status,
+            detail,
+            in_rotation,
+            run.started_at,
+            now,
+            changed=run.changed and run.final,
         )
         outcome = as_read(self._base[run.name], self._assumed(run), run.notes)
         self._outcomes[run.name] = outcome

@@ -28,6 +28,10 @@ class Stage(enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     NOT_STARTED = "not started"
+    STOPPED = "stopped"
+    READY = "ready"
+    """Done with a prepare or migrate wave; still serving, waiting for its rollout."""
+    VERIFYING = "verifying"
     CANCELLED = "cancelled"
 
 
@@ -117,6 +121,14 @@ class HealthChecked(Event):
     server: str
     passed: bool
     attempts: int
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verified(Event):
+    kind: ClassVar[str] = "verified"
+    server: str
+    passed: bool
     detail: str
 
 

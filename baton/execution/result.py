@@ -9,12 +9,15 @@ from dataclasses import dataclass
 class ServerOutcome:
     server: str
     status: str
-    """"succeeded", "failed", "not started" or "cancelled"."""
+    """"succeeded", "failed", "stopped" (another server of its batch failed), "not started" or
+    "cancelled"."""
     detail: str
     in_rotation: bool | None
     """None when the application has no load balancer."""
     started_at: float | None
     finished_at: float | None
+    changed: bool = False
+    """A step of its rollout ran: it may no longer run the version it had."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class DeployResult:
     state_error: str | None = None
     """Why baton's state could not be written, when it could not: the deploy stopped, and
     its record in the state is incomplete."""
+    observed: tuple[str, ...] = ()
+    """What the load balancers counted during the deploy, one line per balancer."""
 
     @property
     def status(self) -> str:
@@ -58,4 +63,5 @@ class DeployResult:
                 f"  NOT RECORDED: {self.state_error}; this summary is from memory (rotation as "
                 "read from the load balancers), and the next deploy or `baton recover` takes over"
             )
+        lines += [f"  {line}" for line in self.observed]
         return "\n".join(lines)

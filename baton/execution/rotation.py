@@ -97,7 +97,7 @@ def as_read(outcome: ServerOutcome, read: Tables, notes: list[str]) -> ServerOut
             out.append(name if found is Membership.OUT_OF_ROTATION else f"{name} ({_state(found)})")
     parts = [detail, *notes]
     if out:
-        left = outcome.status in {"failed", "cancelled"}
+        left = outcome.status in {"failed", "stopped", "cancelled"}
         parts.append(f"{'left out' if left else 'out'} of rotation on {', '.join(out)}")
     parts += unknown
     in_rotation = outcome.in_rotation if unknown and not out else not out

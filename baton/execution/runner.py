@@ -25,6 +25,7 @@ from baton.execution.environment import StepEnvironment
 from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
 from baton.execution.hooks import DeployHooks
 from baton.execution.notify import Notifier
+from baton.execution.observed import observed, snapshot
 from baton.execution.preflight import (
     LOCAL_LOCKS,
     check_state_space,
@@ -191,7 +192,11 @@ async def _run_recorded(
             await hooks.run("on_failure", emit)
         else:
             await _recover(engine, store, deploy_id, connections)
+            before = await snapshot(engine.load_balancers)
             result = await _run_with_hooks(engine, hooks)
+            after = await snapshot(engine.load_balancers)
+            seen = observed(before, after, tuple(plan.server_order()))
+            result = dataclasses.replace(result, observed=seen)
         status, summary = result.status, result.summary()
     finally:
         flusher.cancel()

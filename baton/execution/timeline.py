@@ -24,7 +24,7 @@ OUTCOME = "outcome"
 """A zero-length mark where a server failed or was cancelled."""
 
 STAGE_SPANS = {"waiting": WAIT, "health check": HEALTH_CHECK}
-FINAL_STAGES = {"succeeded", "failed", "cancelled", "not started"}
+FINAL_STAGES = {"succeeded", "failed", "stopped", "cancelled", "not started"}
 INTERRUPTED = "interrupted"
 RUNNING = "running"
 LEFT_OUT = "left out"

@@ -1,8 +1,10 @@
 """Planning: manifest + settings + one-off options → a plan you can print, test and diff.
 
-Strategy is data here, not a branch in the engine. A serial plan is one wave per server, each
-wrapped in leaving and rejoining the load balancers; a parallel plan is a single wave holding
-every server, with no load balancer actions at all.
+Strategy is data here, not a branch in the engine. A serial plan is one wave per batch of
+servers (one server by default), each wrapped in leaving and rejoining the load balancers; a
+parallel plan is a single wave holding every server, with no load balancer actions at all.
+Prepare steps and migrations first add waves in front: they do part of each server's work
+while it still serves (see :mod:`baton.planning.shape`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,46 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from baton._exceptions import InputError
-from baton.config import Manifest, Server, Step
+from baton.config import Manifest, Server
 from baton.config.model import VERSION_PATTERN
-from baton.planning.hooks import HookRun, deploy_hooks, server_hooks
-from baton.planning.values import ValueInForce, values_in_force, wait_seconds
-from baton.settings import Settings
+from baton.planning.actions import (
+    Action,
+    AddToLoadBalancers,
+    AwaitBatch,
+    CheckHealth,
+    Phase,
+    RemoveFromLoadBalancers,
+    RunStep,
+    ServerPlan,
+    Verify,
+    Wait,
+    Wave,
+)
+from baton.planning.batches import Batches, batch_sizes
+from baton.planning.hooks import HookRun, deploy_hooks
+from baton.planning.shape import Shape
+from baton.planning.values import ValueInForce, values_in_force
+from baton.settings import Ramp, Settings, format_ramp
 from baton.state.records import AppliedValue
+
+__all__ = [
+    "Action",
+    "AddToLoadBalancers",
+    "AwaitBatch",
+    "CheckHealth",
+    "DeployOptions",
+    "Phase",
+    "Plan",
+    "RemoveFromLoadBalancers",
+    "RunStep",
+    "ServerPlan",
+    "Strategy",
+    "Verify",
+    "Wait",
+    "Wave",
+    "build_plan",
+    "release_version",
+]
 
 MIGRATION_WARNING = (
     "this parallel deploy runs migrations: a migration can break the deploy on the other "
@@ -39,72 +75,7 @@ class DeployOptions:
     version: str
     strategy: Strategy | None = None
     run_migrations: bool | None = None
-
-
-# actions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoveFromLoadBalancers:
-    load_balancers: tuple[str, ...]
-
-    def describe(self) -> str:
-        return f"remove from {', '.join(self.load_balancers)}"
-
-
-@dataclass(frozen=True)
-class AddToLoadBalancers:
-    load_balancers: tuple[str, ...]
-
-    def describe(self) -> str:
-        return f"add back to {', '.join(self.load_balancers)}"
-
-
-@dataclass(frozen=True)
-class Wait:
-    seconds: int
-    reason: str
-
-    def describe(self) -> str:
-        return f"wait {self.seconds}s ({self.reason})"
-
-
-@dataclass(frozen=True)
-class RunStep:
-    step: Step
-    hook: bool = False
-    """A before_server/after_server hook (baton.planning.hooks), not one of the deploy steps."""
-    local: bool = False
-    """Run on this machine rather than on the server."""
-    halt_on_error: bool = True
-
-    def describe(self) -> str:
-        if self.hook:
-            return f"hook {self.step.name}{' (local)' if self.local else ''}"
-        marker = " [migration]" if self.step.migration else ""
-        return f"step {self.step.name}{marker}"
-
-
-@dataclass(frozen=True)
-class CheckHealth:
-    def describe(self) -> str:
-        return "health check"
-
-
-Action = RemoveFromLoadBalancers | AddToLoadBalancers | Wait | RunStep | CheckHealth
-
-
-@dataclass(frozen=True)
-class ServerPlan:
-    server: Server
-    actions: tuple[Action, ...]
-
-
-@dataclass(frozen=True)
-class Wave:
-    """Servers deployed at the same time; the next wave starts when this one succeeded."""
-
-    servers: tuple[ServerPlan, ...]
+    batch: Ramp | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +91,18 @@ class Plan:
     min_in_service: int
     values: tuple[ValueInForce, ...]
     warnings: tuple[str, ...] = field(default=())
+    batches: tuple[int, ...] = ()
+    """Servers per rollout wave in a serial deploy; empty in parallel."""
+    batch_origin: str = ""
+    migrations_first: bool = True
+    notes: tuple[str, ...] = field(default=())
+    ramp: Ramp = ()
+    """The batch sizes asked for (a rollback repeats them)."""
+    canary: int = 0
+    """Servers in the first wave, verified before the rest start; 0: no canary."""
+    auto_rollback: bool = False
+    rollback_of: int | None = None
+    """The deploy this one rolls back automatically."""
     hooks: Mapping[str, tuple[HookRun, ...]] = field(default_factory=dict)
     """first_thing, last_thing and on_failure (the runner runs them around the waves)."""
 
@@ -137,17 +120,17 @@ class Plan:
 
     @property
     def estimated_extra_seconds(self) -> int:
-        """Time the load balancer waits add: (removing + adding) x servers in serial."""
+        """Time the load balancer waits add: (removing + adding) x batches in serial.
+
+        A batch's servers wait at the same time, so a wave costs its longest waits once.
+        """
         return sum(
-            a.seconds
+            max(sum(a.seconds for a in sp.actions if isinstance(a, Wait)) for sp in wave.servers)
             for wave in self.waves
-            for sp in wave.servers
-            for a in sp.actions
-            if isinstance(a, Wait)
         )
 
     def server_order(self) -> list[str]:
-        return [sp.server.name for wave in self.waves for sp in wave.servers]
+        return [sp.server.name for wave in self.waves if wave.final for sp in wave.servers]
 
     @property
     def floor_out_of_reach(self) -> str | None:
@@ -162,15 +145,29 @@ def build_plan(
     applied: Iterable[AppliedValue] = (),
     notices: Iterable[str] = (),
 ) -> Plan:
-    """The pure planning function. ``notices`` are warnings about the operator's machine
-    (see :func:`baton.config.checks.file_warnings`) for the plan to show with its own."""
+    """The pure planning function; raises InputError for a shape the application cannot take.
+    ``notices`` are warnings about the operator's machine (see
+    :func:`baton.config.checks.file_warnings`) for the plan to show with its own."""
     strategy, strategy_origin = _strategy(settings, options)
     run_migrations, migrations_origin = _migrations(manifest, settings, options)
     values = tuple(values_in_force(manifest, applied))
     servers = _ordered_servers(manifest, strategy, run_migrations)
-    migration_server = manifest.migration_server.name if run_migrations else None
-    waves = _waves(manifest, strategy, servers, migration_server, values)
-    warnings = _warnings(manifest, strategy, run_migrations, values)
+    canary = _canary(manifest, settings)
+    serial = strategy is Strategy.SERIAL
+    batches = _batches(manifest, settings, options, canary) if serial else Batches(())
+    shape = Shape(
+        manifest,
+        servers,
+        manifest.migration_server.name if run_migrations else None,
+        values,
+        settings.max_parallel,
+        settings.migrations_first,
+        _verify(manifest) if canary else None,
+    )
+    sizes = batches.sizes if serial else _parallel_sizes(len(servers), canary)
+    waves = shape.waves(sizes, serial)
+    mixed = run_migrations and not settings.migrations_first
+    warnings = _warnings(manifest, strategy, mixed, values)
     floor = _floor_out_of_reach(manifest, strategy, settings.min_in_service)
     warnings += (*notices, *([floor] if floor else []))
     return Plan(
@@ -185,16 +182,71 @@ def build_plan(
         min_in_service=settings.min_in_service,
         values=values,
         warnings=warnings,
+        batches=batches.sizes,
+        batch_origin=_batch_origin(settings, options),
+        migrations_first=settings.migrations_first,
+        notes=batches.notes,
+        ramp=options.batch or settings.batch,
+        canary=len(waves[-len(sizes)].servers) if canary else 0,
+        auto_rollback=settings.auto_rollback if settings.auto_rollback is not None else canary > 0,
         hooks=deploy_hooks(manifest),
     )
 
 
+def _canary(manifest: Manifest, settings: Settings) -> int:
+    if settings.canary is None:
+        return 0
+    if not manifest.load_balancers:
+        raise InputError(
+            f"setting deploy.canary = {settings.canary}: a canary serves real traffic through "
+            f"a load balancer and {manifest.application} has none; set deploy.canary 0 (`baton "
+            f"settings set -s {manifest.application} deploy.canary 0`)"
+        )
+    return min(settings.canary.of(len(manifest.servers)), len(manifest.servers))
+
+
+def _verify(manifest: Manifest) -> Verify:
+    verify = manifest.deploy.verify
+    return Verify(verify.duration, verify.max_error_rate)
+
+
+def _parallel_sizes(servers: int, canary: int) -> tuple[int, ...]:
+    return (canary, servers - canary) if 0 < canary < servers else (servers,)
+
+
 def _strategy(settings: Settings, options: DeployOptions) -> tuple[Strategy, str]:
+    if options.batch is not None:
+        if options.strategy is Strategy.PARALLEL:
+            raise InputError(
+                "--batch and --parallel: batches go through the load balancers (serial); pick one"
+            )
+        return Strategy.SERIAL, f"--batch {format_ramp(options.batch)} (this deploy only)"
     if options.strategy is not None:
         return options.strategy, f"--{options.strategy.value} (this deploy only)"
     if settings.parallel:
         return Strategy.PARALLEL, "setting deploy.parallel = true"
     return Strategy.SERIAL, "setting deploy.parallel = false"
+
+
+def _batch_origin(settings: Settings, options: DeployOptions) -> str:
+    if options.batch is not None:
+        return f"--batch {format_ramp(options.batch)} (this deploy only)"
+    return f"setting deploy.batch_size = {format_ramp(settings.batch)}"
+
+
+def _batches(
+    manifest: Manifest, settings: Settings, options: DeployOptions, canary: int
+) -> Batches:
+    ramp = options.batch or settings.batch
+    origin = _batch_origin(settings, options)
+    servers, floor = len(manifest.servers), settings.min_in_service
+    batches = batch_sizes(ramp, servers, floor, origin, canary)
+    if max(batches.sizes) > 1 and not manifest.load_balancers:
+        raise InputError(
+            f"{origin}: batches take servers out of a load balancer and {manifest.application} "
+            "has none; deploy in parallel instead (--parallel; deploy.max_parallel bounds it)"
+        )
+    return batches
 
 
 def _migrations(manifest: Manifest, settings: Settings, options: DeployOptions) -> tuple[bool, str]:
@@ -215,64 +267,6 @@ def _ordered_servers(manifest: Manifest, strategy: Strategy, migrations: bool) -
         servers.remove(first)
         servers.insert(0, first)
     return servers
-
-
-def _waves(
-    manifest: Manifest,
-    strategy: Strategy,
-    servers: list[Server],
-    migration_server: str | None,
-    values: tuple[ValueInForce, ...],
-) -> tuple[Wave, ...]:
-    if strategy is Strategy.PARALLEL:
-        plans = [ServerPlan(s, _deploy_actions(manifest, s, migration_server)) for s in servers]
-        return (Wave(tuple(plans)),)
-    return tuple(
-        Wave((ServerPlan(s, _serial_actions(manifest, s, migration_server, values)),))
-        for s in servers
-    )
-
-
-def _deploy_actions(
-    manifest: Manifest, server: Server, migration_server: str | None
-) -> tuple[Action, ...]:
-    steps: list[Action] = _hooks(manifest, "before_server", server)
-    steps += [
-        RunStep(step)
-        for step in manifest.deploy.steps
-        if not step.migration or server.name == migration_server
-    ]
-    if manifest.deploy.health_check is not None:
-        steps.append(CheckHealth())
-    return (*steps, *_hooks(manifest, "after_server", server))
-
-
-def _hooks(manifest: Manifest, point: str, server: Server) -> list[Action]:
-    return [
-        RunStep(step, hook=True, local=hook.run_on == "local", halt_on_error=hook.halt_on_error)
-        for hook, step in server_hooks(manifest, point, server)
-    ]
-
-
-def _serial_actions(
-    manifest: Manifest,
-    server: Server,
-    migration_server: str | None,
-    values: tuple[ValueInForce, ...],
-) -> tuple[Action, ...]:
-    names = tuple(lb.name for lb in manifest.load_balancers)
-    if not names:
-        return _deploy_actions(manifest, server, migration_server)
-    removing = wait_seconds(values, "wait_after_removing_servers")
-    adding = wait_seconds(values, "wait_after_adding_servers")
-    actions: list[Action] = [RemoveFromLoadBalancers(names)]
-    if removing:
-        actions.append(Wait(removing, "wait_after_removing_servers"))
-    actions += _deploy_actions(manifest, server, migration_server)
-    actions.append(AddToLoadBalancers(tuple(reversed(names))))
-    if adding:
-        actions.append(Wait(adding, "wait_after_adding_servers"))
-    return tuple(actions)
 
 
 def _warnings(

@@ -13,10 +13,11 @@ from typing import Any
 
 from baton._exceptions import InputError
 from baton.planning.plan import DeployOptions, Strategy
+from baton.settings import format_ramp, parse_ramp
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-CONVERTERS: dict[str, Any] = {"strategy": Strategy}
-"""Option fields stored as their enum's value."""
+CONVERTERS: dict[str, Any] = {"strategy": Strategy, "batch": parse_ramp}
+"""Option fields stored as text: their enum's value, a ramp's spelling."""
 
 
 def profile_name(text: str) -> str:
@@ -33,7 +34,9 @@ def profile_of(options: DeployOptions) -> dict[str, Any]:
     chosen = {}
     for f in dataclasses.fields(options):
         value = getattr(options, f.name)
-        if f.name != "version" and value is not None:
+        if f.name == "batch" and value is not None:
+            chosen[f.name] = format_ramp(value)
+        elif f.name != "version" and value is not None:
             chosen[f.name] = value.value if isinstance(value, enum.Enum) else value
     return chosen
 

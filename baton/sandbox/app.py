@@ -15,6 +15,8 @@ web server does: an app restarted while still in rotation fails requests for tha
 answers rather than refusing connections because HAProxy retries a refused connection, up to
 3 times a second apart, which would hide the restart.) ``restart`` stops the running app and
 starts a new one detached (its own session, no inherited pipes) so it outlives the SSH session.
+A release with a ``BROKEN`` file beside its VERSION answers 500 to every request but
+``/health``: a bad release whose health check passes, for canary tests.
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ MIGRATION_TABLE = (
 class _Handler(http.server.BaseHTTPRequestHandler):
     version_text = "unknown"
     ready_at = 0.0
+    broken = False
 
     def do_GET(self) -> None:
         if time.monotonic() < self.ready_at:
             self._answer(503, "starting")
+        elif self.broken and self.path != "/health":
+            self._answer(500, "broken")
         else:
             self._answer(200, self.version_text)
 
@@ -65,7 +70,9 @@ def serve(root: Path, address: str, port: int, startup_delay: float) -> None:
     (root / "app.pid").write_text(f"{os.getpid()}\n")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ready_at = time.monotonic() + startup_delay
-    handler = type("Handler", (_Handler,), {"version_text": version, "ready_at": ready_at})
+    broken = (root / "current" / "BROKEN").exists()
+    attributes = {"version_text": version, "ready_at": ready_at, "broken": broken}
+    handler = type("Handler", (_Handler,), attributes)
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     with http.server.ThreadingHTTPServer((address, port), handler) as server:
         print(f"serving {version} on {address}:{port}", flush=True)

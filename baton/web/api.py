@@ -50,6 +50,15 @@ Version = Annotated[
 ]
 
 
+BATCH_SCHEMA = {"type": "string", "pattern": r"^ *[0-9]{1,4}%?( *, *[0-9]{1,4}%?){0,19} *$"}
+"""The spelling of a batch size or ramp; its values (1-100%, increasing) are checked on use."""
+Batch = Annotated[
+    str | None,
+    Field(description="2, 25% or a ramp 1,25%,50% (serial); default: deploy.batch_size"),
+    WithJsonSchema(BATCH_SCHEMA),
+]
+
+
 DEPLOY_LINKS = {
     name: {
         "operationId": operation,
@@ -93,6 +102,7 @@ class DeployRequest(BaseModel):
     version: Version = None
     strategy: Literal["serial", "parallel"] | None = None
     run_migrations: bool | None = None
+    batch: Batch = None
 
 
 class DeployLinks(BaseModel):
@@ -166,8 +176,9 @@ async def show_plan(
     version: Annotated[str | None, Query(), WithJsonSchema(VERSION_SCHEMA)] = None,
     strategy: Literal["serial", "parallel"] | None = None,
     run_migrations: bool | None = None,
+    batch: Annotated[str | None, Query(), WithJsonSchema(BATCH_SCHEMA)] = None,
 ) -> Json:
-    options = deploy_options(version, strategy, run_migrations)
+    options = deploy_options(version, strategy, run_migrations, batch)
     return plan_to_dict(dashboard.plan(application, options))
 
 
@@ -180,7 +191,9 @@ async def show_plan(
 async def start_deploy(
     application: str, request: DeployRequest, dashboard: DashboardDep
 ) -> DeployLinks:
-    options = deploy_options(request.version, request.strategy, request.run_migrations)
+    options = deploy_options(
+        request.version, request.strategy, request.run_migrations, request.batch
+    )
     deploy_id = await dashboard.deploy(application, options)
     return DeployLinks.of(deploy_id)
 

@@ -17,7 +17,7 @@ from baton.execution import Drivers, prepare
 from baton.execution.recovery import Recovered
 from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Plan, Strategy, release_version
-from baton.settings import spec_for
+from baton.settings import Ramp, parse_ramp, spec_for
 from baton.state import DeployRecord, Store
 from baton.web.launcher import Launcher
 from baton.web.pending import PendingDeploys
@@ -106,7 +106,7 @@ class Dashboard:
         migrations = options.run_migrations
         if migrations is not None and migrations == usual.run_migrations:
             migrations = None
-        return DeployOptions(options.version, strategy, migrations)
+        return DeployOptions(options.version, strategy, migrations, options.batch)
 
     def cancel(self, deploy_id: int) -> None:
         """Interrupt a running deploy started from this dashboard."""
@@ -127,10 +127,25 @@ class Dashboard:
 
 
 def deploy_options(
-    version: str | None, strategy: str | None, run_migrations: bool | None
+    version: str | None,
+    strategy: str | None,
+    run_migrations: bool | None,
+    batch: str | None = None,
 ) -> DeployOptions:
     """One-off options from a form or an API call; blanks mean "use the setting"."""
-    return DeployOptions(release_version(version), parse_strategy(strategy), run_migrations)
+    return DeployOptions(
+        release_version(version), parse_strategy(strategy), run_migrations, parse_batch(batch)
+    )
+
+
+def parse_batch(text: str | None) -> Ramp | None:
+    """A form's or a request's batch size: "2", "25%" or a ramp "1,25%,50%"; blank: the setting."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_ramp(text)
+    except ValueError as exc:
+        raise InputError(f"batch {text!r}: {exc}") from None
 
 
 def parse_strategy(text: str | None) -> Strategy | None:

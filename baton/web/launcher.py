@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from baton.execution import DeployReport, Drivers, run_deploy
+from baton.execution.autorollback import roll_back_if_needed
 from baton.execution.events import DeployStarted, Event
 from baton.planning import Plan
 from baton.state import Store
@@ -36,9 +38,7 @@ class Launcher:
             if isinstance(event, DeployStarted) and not recorded.done():
                 recorded.set_result(event.deploy_id)
 
-        task = asyncio.create_task(
-            run_deploy(plan, self._store, drivers=self._drivers, sinks=[watch])
-        )
+        task = asyncio.create_task(self._run(plan, watch))
         self._tasks.add(task)
         task.add_done_callback(self._forget)
         pending: list[asyncio.Future[Any]] = [recorded, task]
@@ -49,6 +49,12 @@ class Launcher:
         recorded.cancel()
         task.result()  # raises why the deploy never started
         raise RuntimeError("the deploy ended without being recorded")
+
+    async def _run(self, plan: Plan, watch: Callable[[Event], None]) -> DeployReport:
+        """The deploy, then its automatic rollback if it failed and its plan asks for one."""
+        report = await run_deploy(plan, self._store, drivers=self._drivers, sinks=[watch])
+        await roll_back_if_needed(report, self._store, drivers=self._drivers)
+        return report
 
     @property
     def running(self) -> int:

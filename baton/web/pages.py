@@ -119,8 +119,9 @@ async def deploy(
     version: Annotated[str, Form()] = "",
     strategy: Annotated[str, Form()] = "",
     migrations: Annotated[str, Form()] = "",
+    batch: Annotated[str, Form()] = "",
 ) -> Response:
-    options = deploy_options(version, strategy, parse_migrations(migrations))
+    options = deploy_options(version, strategy, parse_migrations(migrations), batch)
     deploy_id = await dashboard.deploy(application, dashboard.only_changes(application, options))
     return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
 
@@ -162,9 +163,13 @@ async def timeline(
 
 
 def _live_row(name: str, plan: dict[str, Any]) -> dict[str, Any]:
-    actions: list[str] = next(
-        (s["actions"] for wave in plan.get("waves", []) for s in wave if s["server"] == name), []
-    )
+    actions: list[str] = [
+        action
+        for wave in plan.get("waves", [])
+        for s in wave
+        if s["server"] == name
+        for action in s["actions"]
+    ]
     steps = [a for a in actions if a.startswith("step ")]
     serial = any(a.startswith("remove from") for a in actions)
     return {"name": name, "steps": len(steps), "rotation": "in rotation" if serial else "untouched"}

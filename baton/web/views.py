@@ -13,6 +13,7 @@ from typing import Any
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import Membership
 from baton.execution import Drivers
+from baton.execution.autorollback import rollback_links
 from baton.execution.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
 from baton.planning.profiles import describe_profile, with_profile
@@ -160,6 +161,7 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
                 "steps": [vars(s) for s in steps if s.server == result.server],
             }
         )
+    rollback_of, rolled_back_by = rollback_links(store, record)
     return {
         **deploy_row(record),
         "servers": servers,
@@ -167,6 +169,8 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
         "plan": record.plan,
         "local_hooks": [vars(s) for s in steps if s.server not in {r["server"] for r in servers}],
         "notifications": [vars(a) for a in store.notifications(record.id)],
+        "rollback_of": rollback_of,
+        "rolled_back_by": rolled_back_by,
     }
 
 

@@ -57,8 +57,25 @@ def test_plan_json_shows_estimate_and_strategy(
     status, out, _ = run(capsys, *args, "--json", "--version", "v9")
     assert status == 0 and '"estimated_extra_seconds": 9' in out and '"strategy": "serial"' in out
     status, out, _ = run(capsys, *args, "--parallel")
-    assert "WARNING: this parallel deploy runs migrations" in out and "serial is advised" in out
+    assert "migrate first: web1: step fetch -> step migrate [migration]" in out
+    assert "serial is advised" not in out
     assert Store(tmp_path).settings("shop") == {}
+
+
+def test_plan_with_batches_and_bad_batches_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "baton.yml").write_text(manifest_text(6, waits=(2, 1)))
+    args = ["plan", "-s", "shop", "-f", str(tmp_path / "baton.yml"), "--state", str(tmp_path)]
+    status, out, _ = run(capsys, *args, "--batch", "1,50%")
+    assert status == 0 and "order: 3 batches of 1, 3, 2 servers (--batch 1,50%" in out
+    assert "3s per batch x 3 batches (1, 3, 2) = 9s" in out
+    for bad, says in [("0", "not a batch size"), ("150%", "at most 100%"), ("4,2", "increase")]:
+        status, out, err = run(capsys, *args, "--batch", bad)
+        assert status == 2 and not out and err.count("\n") == 1
+        assert f"--batch '{bad}'" in err and says in err
+    status, _, err = run(capsys, *args, "--batch", "2", "--parallel")
+    assert status == 2 and "--batch and --parallel" in err
 
 
 def test_manifest_for_another_application_is_rejected(

@@ -66,7 +66,7 @@ def bash(home: Path, *words: str) -> list[str]:
     [
         (["baton", "sett"], ["settings"]),
         (["baton", "settings", "set", "-s", "shop", "deploy.m"],
-         ["deploy.max_parallel", "deploy.min_in_service"]),
+         ["deploy.max_parallel", "deploy.min_in_service", "deploy.migrations_first"]),
         (["baton", "settings", "set", "-s", "shop", "deploy.parallel", ""], ["true", "false"]),
         (["baton", "check", "-s", ""], ["shop"]),
         (["baton", "show", ""], ["2", "1"]),

@@ -105,3 +105,28 @@ def test_a_key_that_looks_like_a_pydantic_label_is_named() -> None:
     assert error_for("function-: null\n").startswith(
         "app.yml:1: function-: unknown key 'function-' (valid keys:"
     )
+
+
+def test_step_stages_are_prepare_only_and_listed_first() -> None:
+    text = manifest_text(2, prepare=True)
+    assert parse_manifest(text).deploy.steps[0].prepare
+    assert "deploy.steps[0].stage: should be one of 'prepare'" in error_for(
+        text.replace("stage: prepare", "stage: build")
+    )
+    late = text.replace("      stage: prepare\n", "") + "      stage: prepare\n"
+    assert "deploy.steps[2].stage: prepare steps run before the others; list 'restart'" in (
+        error_for(late)
+    )
+    migrating = manifest_text(2).replace("migration: true", "migration: true\n      stage: prepare")
+    assert "deploy.steps[1].stage: a migration step cannot be a prepare step" in error_for(
+        migrating
+    )
+
+
+def test_verify_error_rate_is_a_fraction_and_one_probe_at_most() -> None:
+    text = manifest_text(2) + "  verify:\n    max_error_rate: 5\n"
+    assert "deploy.verify.max_error_rate:" in error_for(text)
+    assert "less than or equal to 1" in error_for(text)
+    both = manifest_text(2) + "  verify:\n    url: http://x/\n    command: probe\n"
+    assert "give at most one of url or command" in error_for(both)
+    assert parse_manifest(manifest_text(2) + "  verify:\n    duration: 3\n").deploy.verify

@@ -72,7 +72,7 @@ def processes_of(user: str) -> list[str]:
 
 
 class NameServer(ThreadingHTTPServer):
-    """Answers every request with its own name; ``/slow`` takes a second."""
+    """Answers every request with its own name; ``/slow`` takes a second, ``/fail`` is a 500."""
 
     daemon_threads = True
 
@@ -98,7 +98,7 @@ class _NameHandler(BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(1)
         body = self.server.name.encode()
-        self.send_response(200)
+        self.send_response(500 if self.path == "/fail" else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

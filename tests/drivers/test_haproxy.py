@@ -179,3 +179,30 @@ async def until(
         assert time.monotonic() < deadline, "HAProxy never reached the expected state"
         await asyncio.sleep(0.05)
     return found
+
+
+async def test_traffic_counts_each_servers_responses_and_errors(haproxy: HAProxyProcess) -> None:
+    driver = HAProxyDriver(load_balancer(haproxy, servers={"web-a": "a"}))
+    before = await driver.traffic()
+    assert set(before) == {"web-a", "b", "c"}
+    await served_by(haproxy, 6)
+    host, port = haproxy.frontend_url.removeprefix("http://").strip("/").split(":")
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /fail HTTP/1.0\r\nHost: x\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.0 500")
+        writer.close()
+    after = await driver.traffic()
+    assert sum(after[s].responses - before[s].responses for s in after) == 9
+    assert sum(after[s].errors - before[s].errors for s in after) == 3
+    assert all(after[s].errors - before[s].errors == 1 for s in after)  # round robin
+
+
+async def test_many_changes_at_once_stay_within_the_admin_sockets_connections(
+    haproxy: HAProxyProcess,
+) -> None:
+    """A batch leaving together asks for many changes at once; HAProxy's stats socket takes 10
+    connections and drops the rest, so the driver queues its own."""
+    driver = HAProxyDriver(load_balancer(haproxy))
+    reads = await asyncio.gather(*(driver.membership() for _ in range(40)))
+    assert all(r == {"a": IN, "b": IN, "c": IN} for r in reads)

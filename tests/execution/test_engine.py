@@ -94,11 +94,11 @@ async def test_parallel_failure_reports_every_server(
 ) -> None:
     m = manifest(3)
     fleet = fake_fleet(m)
-    fleet.script.on(r"^web1: fetch", exit_status=1)
+    fleet.script.on(r"^web2: fetch", exit_status=1)
     status, events = await deploy(m, fleet, Store(tmp_path), PARALLEL)
     finished = {e.server: e.status for e in events if e.kind == "server_finished"}  # type: ignore[attr-defined]
     assert status == "failed"
-    assert finished == {"web1": "failed", "web2": "succeeded", "web3": "succeeded"}
+    assert finished == {"web1": "succeeded", "web2": "failed", "web3": "succeeded"}
 
 
 async def test_waits_are_honoured_per_server(

@@ -45,7 +45,7 @@ def test_serial_wraps_each_server_in_leaving_and_rejoining_rotation() -> None:
 
 
 def test_parallel_has_one_wave_and_never_touches_load_balancers() -> None:
-    plan = build_plan(manifest(3, waits=(5, 2)), Settings(parallel=True), V1)
+    plan = build_plan(manifest(3, waits=(5, 2), migration=False), Settings(parallel=True), V1)
     assert len(plan.waves) == 1 and len(plan.waves[0].servers) == 3
     for sp in plan.waves[0].servers:
         assert all(isinstance(a, RunStep) for a in sp.actions)
@@ -85,11 +85,14 @@ def test_skip_migrations_once_or_by_setting() -> None:
     assert build_plan(manifest(), Settings(run_migrations=False), run).migration_server == "web1"
 
 
-def test_parallel_with_migrations_warns_that_serial_is_advised() -> None:
-    plan = build_plan(manifest(), Settings(parallel=True), V1)
+def test_parallel_with_migrations_among_steps_warns_that_serial_is_advised() -> None:
+    mixed = Settings(parallel=True, migrations_first=False)
+    plan = build_plan(manifest(), mixed, V1)
     assert any("serial is advised" in w for w in plan.warnings)
-    quiet = build_plan(manifest(), Settings(parallel=True), DeployOptions("v1", None, False))
+    quiet = build_plan(manifest(), mixed, DeployOptions("v1", None, False))
     assert not any("serial is advised" in w for w in quiet.warnings)
+    first = build_plan(manifest(), Settings(parallel=True), V1)
+    assert not any("serial is advised" in w for w in first.warnings)
     assert not any(
         "serial is advised" in w for w in build_plan(manifest(), Settings(), V1).warnings
     )

@@ -17,9 +17,13 @@ def slow_script() -> Script:
     return Script().on("restart", output="restarting\nstarted", seconds=STEP_SECONDS)
 
 
+VERIFY = "  verify:\n    duration: 0.1\n"
+"""A canary (if a test, or a generated request, sets deploy.canary) is watched briefly."""
+
+
 def write_manifest(directory: Path, servers: int = 3) -> Path:
     path = directory / "baton.yml"
-    path.write_text(manifest_text(servers, waits=(0, 0)))
+    path.write_text(manifest_text(servers, waits=(0, 0)) + VERIFY)
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ async def test_unknown_application_is_404(api: httpx.AsyncClient) -> None:
         ({"version": "no spaces allowed"}, "version 'no spaces allowed': use letters"),
         ({"run_migrations": "perhaps"}, "run_migrations: Input should be a valid boolean"),
         ({"stratgy": "serial"}, "stratgy: Extra inputs are not permitted"),
+        ({"batch": "0"}, "batch '0': '0' is not a batch size"),
+        ({"batch": "2", "strategy": "parallel"}, "--batch and --parallel"),
     ],
 )
 async def test_bad_deploy_request_is_4xx_and_starts_nothing(
@@ -105,14 +108,30 @@ async def test_bad_deploy_request_is_4xx_and_starts_nothing(
     assert fleet.timeline.entries == []
 
 
-async def test_plan_warns_when_parallel_runs_migrations(api: httpx.AsyncClient) -> None:
+async def test_plan_warns_when_parallel_runs_migrations_among_steps(
+    api: httpx.AsyncClient,
+) -> None:
     query = {"strategy": "parallel", "run_migrations": "true"}
+    first = (await api.get("/api/apps/shop/plan", params=query)).json()
+    assert first["warnings"] == [] and first["wave_phases"][0] == "migrate"
+    change = {"value": "false"}
+    assert (
+        await api.put("/api/apps/shop/settings/deploy.migrations_first", json=change)
+    ).is_success
     plan = (await api.get("/api/apps/shop/plan", params=query)).json()
     assert any("serial is advised" in w for w in plan["warnings"])
     serial = (await api.get("/api/apps/shop/plan", params={"strategy": "serial"})).json()
     assert serial["warnings"] == []
     skipped = {"strategy": "parallel", "run_migrations": "false"}
     assert (await api.get("/api/apps/shop/plan", params=skipped)).json()["warnings"] == []
+
+
+async def test_plan_in_batches(api: httpx.AsyncClient) -> None:
+    plan = (await api.get("/api/apps/shop/plan", params={"batch": "100%"})).json()
+    assert plan["strategy"] == "serial" and plan["batches"] == [2, 1]
+    assert plan["notes"] == [
+        "batches of 3 shrunk to 2: deploy.min_in_service = 1 keeps 1 of 3 servers in rotation"
+    ]
 
 
 async def test_serial_deploy_runs_to_success_and_is_followed(
@@ -202,3 +221,27 @@ async def test_cancel_interrupts_a_running_deploy_as_ctrl_c_does(
     assert again.status_code == 409 and "is not running: it cancelled" in again.json()["detail"]
     missing = await api.post("/api/deploys/999/cancel")
     assert missing.status_code == 404
+
+
+async def test_a_failed_deploy_started_here_is_rolled_back_and_linked(
+    api: httpx.AsyncClient, fleet: FakeFleet
+) -> None:
+    change = {"value": "true"}
+    assert (await api.put("/api/apps/shop/settings/deploy.auto_rollback", json=change)).is_success
+    body = {"strategy": "serial", "run_migrations": False}
+    good = (await api.post("/api/apps/shop/deploys", json={**body, "version": "1.0"})).json()
+    assert (await follow(api, good["deploy_id"]))[1]["status"] == "succeeded"
+    fleet.script.rules.insert(0, (r"^web2: fetch .*2\.0", 1, "", 0.0))
+    bad = (await api.post("/api/apps/shop/deploys", json={**body, "version": "2.0"})).json()
+    assert (await follow(api, bad["deploy_id"]))[1]["status"] == "failed"
+    for _ in range(100):  # the rollback starts when the failed deploy has ended
+        newest = (await api.get("/api/deploys")).json()[0]
+        if newest["id"] != bad["deploy_id"] and newest["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert (newest["version"], newest["status"]) == ("1.0", "succeeded")
+    failed = (await api.get(f"/api/deploys/{bad['deploy_id']}")).json()
+    assert failed["rolled_back_by"] == newest["id"]
+    rollback = (await api.get(f"/api/deploys/{newest['id']}")).json()
+    assert rollback["rollback_of"] == bad["deploy_id"]
+    assert [s["server"] for s in rollback["servers"]] == ["web1", "web2"]  # what 2.0 changed

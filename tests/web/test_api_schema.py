@@ -36,14 +36,24 @@ BOUNDED = settings(
 )
 
 
+BATCH_REFUSALS = ("batch '", "--batch and --parallel", "a ramp must not shrink")
+"""How a plan refuses batches the schema's pattern lets through: 0, over 100%, a shrinking
+ramp, or batches with the parallel strategy."""
+
+
 def cross_field(case: Any, response: Any) -> list[Any]:
-    """The one rule OpenAPI cannot state: which values a setting takes depends on its key
-    (``deploy.parallel`` a boolean, ``deploy.max_parallel`` a number), so a value the schema
-    allows may be refused with 400 there, and only there, and only saying so."""
-    if (
-        case.operation.label == "PUT /api/apps/{application}/settings/{key}"
-        and response.status_code == 400
-        and f"{case.path_parameters['key']}: invalid value " in response.json()["detail"]
+    """The rules OpenAPI cannot state: which values a setting takes depends on its key
+    (``deploy.parallel`` a boolean, ``deploy.max_parallel`` a number), and a batch's sizes must
+    be 1-100% and increasing, and not parallel; a value the schema allows may be refused with
+    400 there, and only there, and only saying so."""
+    if response.status_code != 400:
+        return []
+    detail = response.json()["detail"]
+    setting = case.operation.label == "PUT /api/apps/{application}/settings/{key}"
+    if setting and f"{case.path_parameters['key']}: invalid value " in detail:
+        return [positive_data_acceptance]
+    if "batch" in str(case.query or "") + str(case.body or "") and any(
+        refusal in detail for refusal in BATCH_REFUSALS
     ):
         return [positive_data_acceptance]
     return []

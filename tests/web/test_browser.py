@@ -96,7 +96,9 @@ def test_serial_deploy_with_options_takes_servers_out_one_at_a_time(
     assert Store(state_dir).settings("shop")["deploy.parallel"] == "true"
 
 
-def test_parallel_with_migrations_shows_the_plans_warning(page: Page) -> None:
+def test_parallel_with_migrations_shows_the_plans_warning(page: Page, state_dir: Path) -> None:
+    Store(state_dir).set_setting("shop", "deploy.migrations_first", "false")
+    page.reload()
     page.get_by_role("button", name="Deploy with options…").click()
     dialog = page.locator("#options-dialog")
     dialog.get_by_label("Parallel").check()
@@ -107,6 +109,10 @@ def test_parallel_with_migrations_shows_the_plans_warning(page: Page) -> None:
     dialog.get_by_label("Skip").check()
     expect(dialog.locator("#plan-preview")).to_contain_text("migrations skipped")
     expect(warning).to_have_count(0)
+    dialog.get_by_label("Serial").check()
+    dialog.get_by_label("Batches").fill("2")
+    dialog.get_by_label("Batches").dispatch_event("change")
+    expect(dialog.locator("#plan-preview")).to_contain_text("Plan: serial, batches of 2, 1")
 
 
 def test_without_the_login_token_the_browser_gets_401(browser: Browser, server: LiveServer) -> None:

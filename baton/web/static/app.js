@@ -26,6 +26,8 @@
     const query = new URLSearchParams();
     if (chosen("strategy")) query.set("strategy", chosen("strategy"));
     if (chosen("migrations")) query.set("run_migrations", chosen("migrations") === "run");
+    const batch = form.querySelector('input[name="batch"]').value.trim();
+    if (batch) query.set("batch", batch);
     const answer = await fetch(`${form.dataset.planUrl}?${query}`, { headers: { Accept: "application/json" } });
     const plan = await answer.json();
     if (!answer.ok) {
@@ -33,9 +35,11 @@
       return;
     }
     const migrations = plan.run_migrations ? `on ${plan.migration_server}` : "skipped";
+    const batches = plan.batches.some((n) => n > 1) ? `, batches of ${plan.batches.join(", ")}` : "";
     preview.replaceChildren(
-      line(`Plan: ${plan.strategy}, order ${plan.servers.join(" → ")}, migrations ${migrations}; ` +
+      line(`Plan: ${plan.strategy}${batches}, order ${plan.servers.join(" → ")}, migrations ${migrations}; ` +
            `waits add about ${plan.estimated_extra_seconds}s.`),
+      ...plan.notes.map((n) => line(`Note: ${n}`)),
       ...plan.warnings.map((w) => line(`Warning: ${w}`, "warning")),
     );
   }

@@ -5,7 +5,7 @@
   const log = document.getElementById("log");
   const out = {};    // server -> load balancers it is out of
   const steps = {};  // server -> steps started so far
-  const FINAL = new Set(["succeeded", "failed", "not started", "cancelled"]);
+  const FINAL = new Set(["succeeded", "failed", "stopped", "not started", "cancelled"]);
   const clock = (at) => `${new Date(at * 1000).toTimeString().slice(0, 8)}.${Math.floor((at % 1) * 10)}`;
   const row = (server) => table.querySelector(`tr[data-server="${CSS.escape(server)}"]`);
   const cell = (server, name) => row(server)?.querySelector(`.${name}`);

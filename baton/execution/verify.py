@@ -1,0 +1,97 @@
+"""Verifying a canary after it rejoined: probe it, and read its error rate off the balancers.
+
+For ``seconds``, the manifest's ``deploy.verify`` URL or command (if any) runs once per
+interval; before and after, every load balancer that counts traffic (HAProxy ``show stat``)
+is asked for the server's responses and errors. Either rate above ``max_error_rate`` fails, and
+so does a load balancer reporting the server down at the end (failing its own health checks,
+it got no traffic to count).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from baton.config import Verify as VerifySettings
+from baton.drivers import LoadBalancerDriver, Membership, Transport
+from baton.drivers.loadbalancer import ServerTraffic
+from baton.execution.health import check_once
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Canary:
+    """What verifying one server needs."""
+
+    server: str
+    settings: VerifySettings
+    values: dict[str, object]
+    transport: Transport
+    environment: Mapping[str, str]
+
+
+async def verify(
+    canary: Canary,
+    load_balancers: Mapping[str, LoadBalancerDriver],
+    seconds: float,
+    max_error_rate: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Verdict:
+    before = await _traffic(load_balancers, canary.server)
+    probes, failed, last = await _probe(canary, seconds, sleep)
+    after = await _traffic(load_balancers, canary.server)
+    responses, errors = after.responses - before.responses, after.errors - before.errors
+    problems = await _down(load_balancers, canary.server)
+    if probes and failed / probes > max_error_rate:
+        problems.append(f"{failed} of {probes} probes failed ({last})")
+    if responses and errors / responses > max_error_rate:
+        problems.append(f"the load balancers saw {errors} errors in {responses} responses")
+    limit = f"above {max_error_rate:.1%}"
+    if problems:
+        return Verdict(False, f"verification failed after {seconds:g}s: {'; '.join(problems)}"
+                       f" ({limit})")  # fmt: skip
+    seen = f"{probes - failed}/{probes} probes passed, " if probes else ""
+    return Verdict(True, f"verified {seconds:g}s: {seen}{errors} errors in {responses} responses")
+
+
+async def _probe(
+    canary: Canary, seconds: float, sleep: Callable[[float], Awaitable[None]]
+) -> tuple[int, int, str]:
+    """(probes, failed, what the last failure said); only waits when there is no probe."""
+    check = canary.settings.probe
+    if check is None:
+        await sleep(seconds)
+        return 0, 0, ""
+    deadline = time.monotonic() + seconds
+    probes = failed = 0
+    last = ""
+    while True:
+        passed, detail = await check_once(
+            check, canary.values, canary.transport, canary.environment
+        )
+        probes += 1
+        if not passed:
+            failed, last = failed + 1, detail
+        if time.monotonic() + canary.settings.interval > deadline:
+            return probes, failed, last
+        await sleep(canary.settings.interval)
+
+
+async def _down(load_balancers: Mapping[str, LoadBalancerDriver], server: str) -> list[str]:
+    return [
+        f"{name} reports it down (failing the load balancer's own health checks)"
+        for name, lb in load_balancers.items()
+        if (await lb.membership()).get(server) is Membership.DOWN
+    ]
+
+
+async def _traffic(load_balancers: Mapping[str, LoadBalancerDriver], server: str) -> ServerTraffic:
+    counts = [(await lb.traffic()).get(server) for lb in load_balancers.values()]
+    found = [c for c in counts if c is not None]
+    return ServerTraffic(sum(c.responses for c in found), sum(c.errors for c in found))
