@@ -17,8 +17,9 @@ def slow_script() -> Script:
     return Script().on("restart", output="restarting\nstarted", seconds=STEP_SECONDS)
 
 
-VERIFY = "  verify:\n    duration: 0.1\n"
-"""A canary (if a test, or a generated request, sets deploy.canary) is watched briefly."""
+VERIFY = "  verify:\n    duration: 0.001\n"
+"""A canary (if a test, or a generated request, sets deploy.canary) is watched for a moment,
+so a deploy here still ends at once."""
 
 
 def write_manifest(directory: Path, servers: int = 3) -> Path:
