@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,12 +109,27 @@ def _open_writing(path: Path) -> sqlite3.Connection:
     _private(path)
     db = _connect(str(path), uri=False)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
+        _wal(db)
         db.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.Error:
         db.close()  # and with it the -wal and -shm files it made
         raise
     return db
+
+
+def _wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch a new database to WAL. Two processes creating the state at the same moment
+    race for the switch, and SQLite answers the loser "database is locked" at once, without
+    its busy timeout: wait for the winner instead, as any other write would."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _open_reading(path: Path) -> sqlite3.Connection:
