@@ -31,6 +31,10 @@ examples:
   baton init --app shop --server web1=10.0.0.11 --server web2=deploy@10.0.0.12:2222 \\
       --key ~/.ssh/deploy --haproxy /run/haproxy/admin.sock --backend app \\
       --health-url 'http://{address}:8000/healthz' --step 'restart=sudo systemctl restart shop'
+  baton init --app shop --server web1=10.0.0.11 --nginx /etc/nginx/baton/shop.conf \
+      --upstream shop --app-port 8000
+  baton init --app shop --server web1=10.0.0.11 --app-port 8000 \
+      --elbv2 arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef
 """
 
 
@@ -60,6 +64,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--haproxy", metavar="SOCKET_OR_HOST:PORT", help="HAProxy's runtime API (with --backend)"
     )
     init.add_argument("--backend", metavar="NAME", help="the HAProxy backend of the servers")
+    init.add_argument(
+        "--nginx", metavar="FILE", help="the upstream file nginx includes (with --upstream)"
+    )
+    init.add_argument("--upstream", metavar="NAME", help="the nginx upstream of the servers")
+    init.add_argument(
+        "--elbv2", metavar="TARGET_GROUP_ARN", help="an AWS ALB/NLB target group of the servers"
+    )
+    init.add_argument(
+        "--app-port", type=int, metavar="PORT",
+        help="the port each server's application listens on, as nginx and the target group "
+        "name it (default: 80 for nginx, the target group's port for elbv2)",
+    )  # fmt: skip
     init.add_argument("--health-url", metavar="URL", help="e.g. 'http://{address}:8000/healthz'")
     init.add_argument(
         "--step", action="append", default=[], metavar="NAME=COMMAND",
@@ -121,16 +137,40 @@ def starter_data(args: argparse.Namespace, path: Path) -> dict[str, Any]:
         "application": args.app or _directory_name(path),
         "servers": [_server(text, args) for text in args.server or [PLACEHOLDER_SERVER]],
     }
-    if args.haproxy is not None:
-        where = "address" if _HOST_PORT.match(args.haproxy) else "socket"
-        data["load_balancers"] = [
-            {"name": "haproxy", "type": "haproxy", where: args.haproxy, "backend": args.backend}
-        ]
+    if balancers := _load_balancers(args, data["servers"]):
+        data["load_balancers"] = balancers
     steps = [_pair("--step", text) for text in args.step or PLACEHOLDER_STEPS]
     data["deploy"] = {"steps": [{"name": name, "run": run} for name, run in steps]}
     if args.health_url is not None:
         data["deploy"]["health_check"] = {"url": args.health_url}
     return data
+
+
+def _load_balancers(
+    args: argparse.Namespace, servers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The balancers the flags name, outermost first (the order a serial deploy leaves them)."""
+    if (args.nginx is None) != (args.upstream is None):
+        raise InputError("init: --nginx and --upstream go together (the file and the upstream)")
+    balancers = []
+    if args.elbv2 is not None:
+        port = f":{args.app_port}" if args.app_port else ""
+        targets = {s["name"]: f"{s['address']}{port}" for s in servers}
+        balancers.append(
+            {"name": "alb", "type": "elbv2", "target_group_arn": args.elbv2, "servers": targets}
+        )
+    if args.nginx is not None:
+        members = {s["name"]: f"{s['address']}:{args.app_port or 80}" for s in servers}
+        balancers.append(
+            {"name": "nginx", "type": "nginx", "file": args.nginx, "upstream": args.upstream,
+             "servers": members}
+        )  # fmt: skip
+    if args.haproxy is not None:
+        where = "address" if _HOST_PORT.match(args.haproxy) else "socket"
+        balancers.append(
+            {"name": "haproxy", "type": "haproxy", where: args.haproxy, "backend": args.backend}
+        )
+    return balancers
 
 
 def _server(text: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -47,6 +47,38 @@ def test_init_writes_a_private_manifest_plan_accepts(
     assert code == 0 and "1. web1: remove from haproxy -> step fetch -> step restart" in out
 
 
+ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"
+
+
+def test_init_names_nginx_and_a_target_group_outermost_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "baton.yml"
+    code, _, err = run(
+        capsys, "init", "-f", str(path), "--app", "shop", "--server", "web1=10.0.0.11",
+        "--server", "web2=10.0.0.12", "--nginx", "/etc/nginx/baton/shop.conf",
+        "--upstream", "shop", "--elbv2", ARN, "--app-port", "8000",
+    )  # fmt: skip
+    assert code == 0, err
+    assert yaml.safe_load(path.read_text())["load_balancers"] == [
+        {
+            "name": "alb",
+            "type": "elbv2",
+            "target_group_arn": ARN,
+            "servers": {"web1": "10.0.0.11:8000", "web2": "10.0.0.12:8000"},
+        },
+        {
+            "name": "nginx",
+            "type": "nginx",
+            "file": "/etc/nginx/baton/shop.conf",
+            "upstream": "shop",
+            "servers": {"web1": "10.0.0.11:8000", "web2": "10.0.0.12:8000"},
+        },
+    ]
+    code, out, _ = run(capsys, "plan", "-s", "shop", "-f", str(path), "--state", str(tmp_path))
+    assert code == 0 and "1. web1: remove from alb, nginx -> " in out, out
+
+
 def test_init_refuses_to_overwrite_a_manifest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,6 +98,8 @@ def test_init_refuses_to_overwrite_a_manifest(
     [
         (["--server", "web1"], "init: --server 'web1': expected NAME=[USER@]ADDRESS[:PORT]"),
         (["--haproxy", "/run/h.sock"], "init: --haproxy and --backend go together"),
+        (["--nginx", "/etc/nginx/x.conf"], "init: --nginx and --upstream go together"),
+        (["--elbv2", "arn:aws:nope"], "load_balancers[0].target_group_arn"),
         (["--step", "restart"], "init: --step 'restart': expected NAME=COMMAND"),
         (
             ["--server", "web 1=10.0.0.1"],
