@@ -31,9 +31,9 @@ examples:
   baton init --app shop --server web1=10.0.0.11 --server web2=deploy@10.0.0.12:2222 \\
       --key ~/.ssh/deploy --haproxy /run/haproxy/admin.sock --backend app \\
       --health-url 'http://{address}:8000/healthz' --step 'restart=sudo systemctl restart shop'
-  baton init --app shop --server web1=10.0.0.11 --nginx /etc/nginx/baton/shop.conf \
+  baton init --app shop --server web1=10.0.0.11 --nginx /etc/nginx/baton/shop.conf \\
       --upstream shop --app-port 8000
-  baton init --app shop --server web1=10.0.0.11 --app-port 8000 \
+  baton init --app shop --server web1=10.0.0.11 --app-port 8000 \\
       --elbv2 arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef
 """
 

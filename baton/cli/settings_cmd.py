@@ -7,9 +7,10 @@ import argparse
 from baton.cli.common import add_app, add_json, open_store, print_json
 from baton.settings import BOOLEAN_WORDS, SPECS, describe, spec_for
 
+_WIDTH = max(len(key) for key in SPECS)
 EPILOG = f"""\
 settings:
-{chr(10).join(f"  {s.key:<22} default {s.default:<6} {s.meaning}" for s in SPECS.values())}
+{chr(10).join(f"  {s.key:<{_WIDTH}}  default {s.default:<6} {s.meaning}" for s in SPECS.values())}
 
 Booleans accept {BOOLEAN_WORDS}.
 

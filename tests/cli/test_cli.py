@@ -1,3 +1,4 @@
+import re
 import time
 from pathlib import Path
 
@@ -194,3 +195,41 @@ def test_plan_warns_of_unchecked_host_keys_and_secret_files_others_can_read(
     token.chmod(0o600)
     status, out, _ = run(capsys, *args)
     assert status == 0 and "secret TOKEN" not in out and "host keys of web2" in out
+
+
+def _helps() -> dict[str, str]:
+    """Every command's and subcommand's ``--help`` text, by command line."""
+    import argparse
+
+    from baton.cli.main import build_parser
+
+    texts: dict[str, str] = {}
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        texts[name] = parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}")
+
+    walk(build_parser(), "baton")
+    return texts
+
+
+def test_help_examples_keep_their_line_breaks_and_the_settings_line_up() -> None:
+    """A ``\\`` left single in a help string joins two lines of an example into one with a run
+    of spaces before the next flag; the settings table's columns follow the longest key."""
+    from baton.settings import SPECS
+
+    helps = _helps()
+    assert "baton init" in helps and "baton sandbox up" in helps
+    swallowed = [
+        line
+        for text in helps.values()
+        for line in text.splitlines()
+        if line.lstrip().startswith("baton ") and re.search(r"\S {3,}--", line)
+    ]
+    assert swallowed == []
+    rows = helps["baton settings"].split("\nsettings:\n")[1].split("\n\n")[0].splitlines()
+    assert [row.split()[0] for row in rows] == list(SPECS)
+    assert len({row.index(" default ") for row in rows}) == 1, rows
