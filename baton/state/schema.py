@@ -135,8 +135,11 @@ def current_version(db: Database) -> int:
 
 
 def upgrade(db: Database) -> None:
-    """Bring the schema to the newest version; a state that is up to date costs one query."""
-    db.query(VERSION_TABLE)
+    """Bring the schema to the newest version; a state that is up to date costs one short
+    write transaction. The version table is created inside it: PostgreSQL's CREATE TABLE IF
+    NOT EXISTS is not safe against a second process creating the same table at that moment."""
+    with db.transaction():
+        db.query(VERSION_TABLE)
     found = current_version(db)
     if found > len(MIGRATIONS):
         raise StateError(

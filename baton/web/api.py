@@ -50,8 +50,12 @@ Version = Annotated[
 ]
 
 
-BATCH_SCHEMA = {"type": "string", "pattern": r"^ *[0-9]{1,4}%?( *, *[0-9]{1,4}%?){0,19} *$"}
-"""The spelling of a batch size or ramp; its values (1-100%, increasing) are checked on use."""
+BATCH_SCHEMA = {
+    "type": "string",
+    "pattern": r"^ *([0-9]{1,4}%?( *, *[0-9]{1,4}%?){0,19})? *$",
+}
+"""The spelling of a batch size or ramp (blank: the setting, as the form sends it); its values
+(1-100%, increasing) are checked on use."""
 Batch = Annotated[
     str | None,
     Field(description="2, 25% or a ramp 1,25%,50% (serial); default: deploy.batch_size"),

@@ -193,3 +193,26 @@ def test_a_deploy_whose_end_was_never_written_is_abandoned_by_the_next(store: St
     assert [d.id for d in store.unfinished("shop")] == [stranded]
     _start(store, version="v2")
     assert [d.status for d in store.deploys("shop")] == ["running", "abandoned"]
+
+
+def test_processes_opening_a_new_state_at_once_all_get_it(location: str) -> None:
+    """Every baton started at the same moment on an empty state (CI runners sharing a new
+    PostgreSQL database) gets a usable store; none fails on another's CREATE TABLE."""
+    import threading
+
+    start, failures = threading.Barrier(4), []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            Store(location).close()
+        except Exception as exc:  # any failure is the finding
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert current_version(Store(location)._db) == len(MIGRATIONS)
