@@ -9,7 +9,15 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError
-from baton.cli.common import add_app, add_json, add_manifest, manifest_for, open_store, print_json
+from baton.cli.common import (
+    add_app,
+    add_json,
+    add_manifest,
+    manifest_for,
+    open_store,
+    print_json,
+    starting,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -220,7 +228,8 @@ def _plan(args: argparse.Namespace) -> Plan:
 def show_plan(args: argparse.Namespace) -> int:
     from baton.planning import plan_to_dict, render_plan
 
-    plan = _plan(args)
+    with starting():
+        plan = _plan(args)
     if args.json:
         print_json(plan_to_dict(plan))
     else:
@@ -229,21 +238,25 @@ def show_plan(args: argparse.Namespace) -> int:
 
 
 def deploy_release(args: argparse.Namespace) -> int:
-    from baton.execution import prepare
+    with starting():
+        from baton.execution import prepare
 
-    manifest, secrets = _manifest(args)
-    store = open_store(args)
-    return _deploy(args, store, prepare(manifest, store, _options(args, store)), secrets)
+        manifest, secrets = _manifest(args)
+        store = open_store(args)
+        plan = prepare(manifest, store, _options(args, store))
+    return _deploy(args, store, plan, secrets)
 
 
 def roll_back(args: argparse.Namespace) -> int:
-    from baton.execution import prepare
-    from baton.execution.rollback import rollback_version
+    with starting():
+        from baton.execution import prepare
+        from baton.execution.rollback import rollback_version
 
-    manifest, secrets = _manifest(args)
-    store = open_store(args)
-    args.release = rollback_version(store, args.app, args.to)
-    return _deploy(args, store, prepare(manifest, store, _options(args, store)), secrets)
+        manifest, secrets = _manifest(args)
+        store = open_store(args)
+        args.release = rollback_version(store, args.app, args.to)
+        plan = prepare(manifest, store, _options(args, store))
+    return _deploy(args, store, plan, secrets)
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
@@ -270,17 +283,20 @@ def _run(
     args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]
 ) -> DeployReport:
     """One deploy with live progress; the summary printed unless --json."""
-    import asyncio
+    with starting():
+        import asyncio
 
-    from baton.cli.progress import make_renderer
-    from baton.execution import run_deploy
-    from baton.planning import render_plan
+        from baton.cli.progress import make_renderer
+        from baton.execution import run_deploy
+        from baton.planning import render_plan
 
-    if not args.json:
-        print(render_plan(plan), flush=True)
-    live = sys.stdout.isatty() and not args.json
-    renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
-    deploy = run_deploy(plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets)
+        if not args.json:
+            print(render_plan(plan), flush=True)
+        live = sys.stdout.isatty() and not args.json
+        renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
+        deploy = run_deploy(
+            plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets
+        )
     report = asyncio.run(_interruptible(deploy))
     renderer.close()
     if not args.json:

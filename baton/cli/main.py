@@ -24,6 +24,7 @@ from baton.cli import (
     settings_cmd,
     state_cmd,
 )
+from baton.cli.common import starting
 
 DESCRIPTION = """\
 Deploy a web application to its servers, serially through the load balancers or in parallel.
@@ -62,11 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    words = sys.argv[1:] if argv is None else list(argv)
-    if words[:1] == [completion.COMPLETE]:
-        return completion.complete(parser, words[1:])
-    args = parser.parse_args(words)
+    with starting():
+        parser = build_parser()
+        words = sys.argv[1:] if argv is None else list(argv)
+        if words[:1] == [completion.COMPLETE]:
+            return completion.complete(parser, words[1:])
+        args = parser.parse_args(words)
     try:
         status: int = args.handler(args)
     except BatonError as exc:
