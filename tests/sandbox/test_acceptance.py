@@ -48,7 +48,21 @@ async def deploy_under_traffic(
     sampler.cancel()
     await asyncio.sleep(lag + 0.5)  # lagged changes land while traffic still flows
     report = await traffic.stop()
-    return Run(version, code, output, report, await status(sandbox), samples)
+    servers = await status(sandbox)
+    if strategy == "parallel":
+        servers = await _settled(sandbox, servers)
+    return Run(version, code, output, report, servers, samples)
+
+
+async def _settled(sandbox: fleet.Sandbox, servers: list[ServerStatus]) -> list[ServerStatus]:
+    """A parallel deploy restarts apps in rotation, so HAProxy's own checks may mark one down
+    for a moment; give them (every 500 ms, rise 2) up to 5 s to see it up again."""
+    for _ in range(50):
+        if all(s.membership == IN_ROTATION for s in servers):
+            break
+        await asyncio.sleep(0.1)
+        servers = await status(sandbox)
+    return servers
 
 
 async def sample_membership(sandbox: fleet.Sandbox, samples: list[dict[str, str]]) -> None:
