@@ -12,12 +12,13 @@ admin socket, as a careful reload script does before restarting HAProxy.
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from baton.sandbox.processes import terminate
 
 HAPROXY = "/usr/sbin/haproxy"
 STATE_FILE = "server-state"
@@ -39,13 +40,7 @@ class HAProxyProcess:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)
 
 
 def start_haproxy(

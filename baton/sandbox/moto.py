@@ -8,7 +8,6 @@ balancer, and an IP target group behind it with the given targets registered.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.sandbox.haproxy import _free_port
-from baton.sandbox.processes import in_use
+from baton.sandbox.processes import in_use, terminate
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -41,13 +40,7 @@ class MotoServer:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)
 
 
 def start_moto(log: Path, port: int | None = None, *, authenticate: bool = False) -> MotoServer:

@@ -9,7 +9,6 @@ where tests and the demo can see it, instead of being retried quietly on another
 from __future__ import annotations
 
 import shlex
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from baton.drivers.http import get
 from baton.sandbox.haproxy import _free_port
-from baton.sandbox.processes import blocking
+from baton.sandbox.processes import blocking, terminate
 
 NGINX = "/usr/sbin/nginx"
 
@@ -53,13 +52,7 @@ class NginxProcess:
         return f"{NGINX} -p {shlex.quote(str(self.directory))} -c {shlex.quote(str(self.config))}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # fast shutdown: the workers go too
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)  # fast shutdown: the workers go too
 
 
 def start_nginx(

@@ -47,6 +47,17 @@ def stop_ours(pid: int | None, marker: str, deadline: float = 5.0) -> bool:
     return True
 
 
+def terminate(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """End a child we started: SIGTERM, then SIGKILL after ``grace`` seconds; safe twice."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     end = time.monotonic() + DEADLINE
     while not condition():
