@@ -42,7 +42,8 @@ SettingKey = Annotated[
     Path(description="one of the settings `baton settings list` shows"),
     WithJsonSchema({"type": "string", "enum": list(SPECS)}),
 ]
-VERSION_SCHEMA = {"type": "string", "pattern": VERSION_PATTERN.pattern}
+VERSION_SCHEMA = {"type": "string", "pattern": f"^$|{VERSION_PATTERN.pattern}"}
+"""A release version, or blank for the default (a UTC timestamp), as the form sends it."""
 Version = Annotated[
     str | None,
     Field(description="default: a UTC timestamp"),
