@@ -65,6 +65,17 @@ def running_sandbox(
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def manifest_cache() -> Iterator[Path]:
+    """The session's own cache of validated manifests (baton.config.cache), on as for a user
+    but never the user's ``~/.cache/baton``; commands the tests start inherit it."""
+    directory = Path(tempfile.mkdtemp(prefix="baton-cache-"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BATON_CACHE", str(directory))
+        yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def sandbox_fleet() -> Iterator[fleet.Sandbox]:
     """A running 3-server sandbox (real sshd, apps, HAProxy) for the whole test session."""

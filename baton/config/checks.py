@@ -12,9 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from baton._exceptions import ManifestError
-from baton.config.loader import KeyPath, locate
-from baton.config.model import Manifest
+from baton._exceptions import Location, ManifestError
+from baton.config.model import KeyPath, Manifest
 
 MAX_SECRET_BYTES = 64 * 1024
 MIN_SECRET_CHARS = 4
@@ -95,3 +94,10 @@ def _read_secret(manifest: Manifest, where: KeyPath, path: Path) -> str:
         raise ManifestError(locate(manifest, where), f"{path} is larger than 64 KiB")
     text = path.read_text(encoding="utf-8", errors="replace")
     return text[:-1] if text.endswith("\n") else text
+
+
+def locate(manifest: Manifest, path: KeyPath) -> Location:
+    """Where ``path`` is in the manifest's file (the loader, and YAML, only on an error)."""
+    from baton.config.loader import locate
+
+    return locate(manifest, path)

@@ -1,4 +1,4 @@
-"""Load a manifest file into a :class:`~baton.config.model.Manifest`.
+"""Parse manifest text into a :class:`~baton.config.model.Manifest`.
 
 YAML is composed into nodes first so that every key path keeps its line number; pydantic then
 validates, and each error is turned into one line naming file, line and key path, with a
@@ -22,12 +22,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from baton._exceptions import Location, ManifestError
-from baton.config import model
-from baton.config.model import LOAD_BALANCER_TYPES, Manifest, PathError
+from baton.config import files, model
+from baton.config.model import LOAD_BALANCER_TYPES, KeyPath, Manifest, PathError
 
-KeyPath = tuple[str | int, ...]
-MAX_BYTES = 1024 * 1024
-"""A manifest is a few kilobytes; a larger file is refused before it is read further."""
 MAX_DEPTH = 64
 """Nesting of lists and mappings; a manifest needs 6."""
 MAX_VALUES = 100_000
@@ -52,32 +49,6 @@ _MESSAGES = {
 }
 
 
-def load_manifest(path: Path | str) -> Manifest:
-    """Read, parse and validate a manifest file, or raise ManifestError."""
-    path = Path(path)
-    return parse_manifest(_read(path), str(path))
-
-
-def _read(path: Path) -> str:
-    """The file's text: at most MAX_BYTES (read no further), and UTF-8."""
-    where = Location(str(path), None, "")
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ManifestError(where, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise ManifestError(where, f"larger than {MAX_BYTES // 1024 // 1024} MiB; not a manifest?")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 1].hex()
-        raise ManifestError(
-            Location(str(path), line, ""), f"not UTF-8 text (byte 0x{bad}); save it as UTF-8"
-        ) from None
-
-
 def parse_manifest(text: str, file: str = "baton.yml") -> Manifest:
     """Parse manifest text; ``file`` is the name used in error messages."""
     data, lines = _compose(text, file)
@@ -95,7 +66,7 @@ def locate(manifest: Manifest, path: KeyPath) -> Location:
     """Where ``path`` is in the manifest's file; without a line when the file cannot be read."""
     file = str(manifest.source)
     try:
-        _, lines = _compose(_read(Path(file)), file)
+        _, lines = _compose(files.text(files.read(Path(file)), file), file)
     except (OSError, ManifestError):
         return Location(file, None, _dotted(path))
     return Location(file, _line_of(path, lines), _dotted(path))

@@ -50,20 +50,28 @@ Host = Annotated[str, AfterValidator(_host)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 
 
+KeyPath = tuple[str | int, ...]
+"""Where a value is in the manifest: keys and list indexes from the top."""
+
+
 class PathError(ValueError):
     """A problem with a value inside the model being validated; ``path`` leads to it, so the
     error names the exact key and line (the loader reads it)."""
 
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+    def __init__(self, path: KeyPath, message: str) -> None:
         super().__init__(message)
         self.path = path
 
 
 class Frozen(BaseModel):
     """Every model: immutable, strict, unknown keys refused. The docstring under each field is
-    its description in ``baton schema`` and in the comments ``baton init`` writes."""
+    its description in ``baton schema`` and in the comments ``baton init`` writes.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    Validators are built on first use, not at import (``defer_build``): a deploy whose manifest
+    :mod:`baton.config.cache` remembers never validates, so it never pays for building them.
+    Defaults that are models are made with ``model_construct()`` for the same reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
 
 class Server(Frozen):
@@ -161,7 +169,7 @@ class LoadBalancer(Frozen):
     """baton server name -> the load balancer's name for it (default: the same name)."""
     timeout: PositiveSeconds = 5.0
     """Seconds for each call to the load balancer, and the longest wait for a drain."""
-    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
+    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration.model_construct()
     """Values that stick once a deploy applied them (see `baton config show`)."""
 
     def member_name(self, server: str) -> str:
@@ -441,7 +449,7 @@ class Deploy(Frozen):
     """Commands run in order on each server, through its shell."""
     health_check: HealthCheck | None = None
     """What must pass before a server goes back into rotation (none: nothing is checked)."""
-    verify: Verify = Verify()
+    verify: Verify = Verify.model_construct()
     """How a canary is verified (the deploy.canary setting); without a probe, only the error
     rate the load balancer saw."""
     environment: dict[EnvName, str] = Field(default_factory=dict)
@@ -516,9 +524,9 @@ class Manifest(Frozen):
     all of them (in this order) and puts it back in the reverse order."""
     deploy: Deploy
     """How to deploy a release: its steps, health check, environment and secrets."""
-    hooks: Hooks = Hooks()
+    hooks: Hooks = Hooks.model_construct()
     """Commands run at fixed points around the deploy."""
-    notifications: Notifications = Notifications()
+    notifications: Notifications = Notifications.model_construct()
     """Webhooks told when each deploy starts and ends."""
     source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)
     """The file the manifest was read from (set by the loader, not a key)."""

@@ -1,0 +1,110 @@
+"""Manifests validated before, remembered by their exact bytes.
+
+Parsing the YAML and building pydantic's validators is about a third of the CPU a 10-server
+deploy spends before it connects (BENCHMARKS.md, "Start-up"). A manifest rarely changes
+between two deploys, so the validated :class:`~baton.config.model.Manifest` is kept, pickled,
+under a key made of everything validation depends on: the file's bytes and the name it was read
+by, ``$HOME`` (``~`` in paths), the sources of :mod:`baton.config` and the pydantic and Python
+that validated it. Any change to one of them is a new key, so an edited manifest is validated
+again and an invalid one is still refused; only manifests that passed are remembered.
+
+The cache is ``$BATON_CACHE`` or ``$XDG_CACHE_HOME/baton`` (``~/.cache/baton``), a directory
+only its owner can open; ``BATON_CACHE=off`` turns it off. An entry is read only when its owner
+is the current user and no one else can write it, and only when the key stored inside it is the
+one asked for. Anything unexpected (unreadable, damaged, stale, a read-only disk) counts as a
+miss: the cache can make a deploy start sooner, never fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+from baton.config.model import Manifest
+
+FORMAT = b"baton manifest cache 1"
+KEEP = 64
+"""Entries kept: writing one more removes the oldest."""
+_CONFIG_SOURCES = Path(__file__).parent
+
+
+def recall(name: str, data: bytes) -> Manifest | None:
+    """The manifest validated earlier from these bytes under this name, if remembered."""
+    directory = _directory()
+    if directory is None:
+        return None
+    key = _key(name, data)
+    try:
+        fd = os.open(directory / key, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        status = os.fstat(fd)
+        if status.st_uid != os.getuid() or status.st_mode & 0o022:
+            return None
+        try:
+            stored_key, manifest = pickle.load(file)
+        except Exception:  # a damaged or stale entry is a miss, whatever unpickling raises
+            return None
+    return manifest if stored_key == key and isinstance(manifest, Manifest) else None
+
+
+def remember(name: str, data: bytes, manifest: Manifest) -> None:
+    """Keep ``manifest``, validated from ``data`` read as ``name``; failing to is no error."""
+    directory = _directory()
+    if directory is None:
+        return
+    key = _key(name, data)
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".new-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                pickle.dump((key, manifest), file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, directory / key)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+        _prune(directory)
+
+
+def _directory() -> Path | None:
+    configured = os.environ.get("BATON_CACHE")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "baton"
+
+
+def _key(name: str, data: bytes) -> str:
+    digest = hashlib.sha256(FORMAT)
+    for part in (name, os.environ.get("HOME", ""), sys.version, _validator_version()):
+        digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
+    digest.update(b"\0" + data)
+    return "manifest-" + digest.hexdigest()
+
+
+def _validator_version() -> str:
+    """What validation depends on besides the file: pydantic's version and this package's
+    sources (their sizes and modification times, as Python's own bytecode cache does)."""
+    import pydantic
+
+    stamps = [pydantic.VERSION]
+    for source in sorted(_CONFIG_SOURCES.glob("*.py")):
+        status = source.stat()
+        stamps.append(f"{source.name}:{status.st_size}:{status.st_mtime_ns}")
+    return " ".join(stamps)
+
+
+def _prune(directory: Path) -> None:
+    entries = sorted(directory.glob("manifest-*"), key=lambda p: p.stat().st_mtime_ns)
+    for old in entries[:-KEEP]:
+        with contextlib.suppress(OSError):
+            old.unlink()
