@@ -20,12 +20,14 @@ from bench import report
 from bench.harness import Run, Scenario, Settings, default_root, load, run_scenario, save
 from bench.peers import DEFAULT_PEERS_VENV, Tool, ensure_peers_venv
 from bench.peers.ansible import Ansible
-from bench.peers.baton_deploy import Baton
+from bench.peers.baton_deploy import Baton, BatonCold
 from bench.peers.fabric import Fabric
 from bench.peers.fanout import Fanout
 from bench.peers.pyinfra import Pyinfra
 
-TOOLS: dict[str, type[Tool]] = {t.name: t for t in (Baton, Fanout, Pyinfra, Fabric, Ansible)}
+TOOLS: dict[str, type[Tool]] = {
+    t.name: t for t in (Baton, BatonCold, Fanout, Pyinfra, Fabric, Ansible)
+}
 
 
 def main(argv: list[str] | None = None) -> int:
