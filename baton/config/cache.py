@@ -1,7 +1,7 @@
 """Manifests validated before, remembered by their exact bytes.
 
-Parsing the YAML and building pydantic's validators is about a third of the CPU a 10-server
-deploy spends before it connects (BENCHMARKS.md, "Start-up"). A manifest rarely changes
+Parsing the YAML, importing pydantic and building its validators take a third of the CPU a
+10-server deploy spends before it connects (BENCHMARKS.md, "Start-up"). A manifest rarely changes
 between two deploys, so the validated :class:`~baton.config.model.Manifest` is kept, pickled,
 under a key made of everything validation depends on: the file's bytes and the name it was read
 by, ``$HOME`` (``~`` in paths), the sources of :mod:`baton.config` and the pydantic and Python
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
@@ -92,14 +93,18 @@ def _key(name: str, data: bytes) -> str:
 
 
 def _validator_version() -> str:
-    """What validation depends on besides the file: pydantic's version and this package's
-    sources (their sizes and modification times, as Python's own bytecode cache does)."""
-    import pydantic
-
-    stamps = [pydantic.VERSION]
-    for source in sorted(_CONFIG_SOURCES.glob("*.py")):
-        status = source.stat()
-        stamps.append(f"{source.name}:{status.st_size}:{status.st_mtime_ns}")
+    """What validation depends on besides the file: this package's sources and pydantic's
+    (their sizes and modification times, as Python's own bytecode cache does), found without
+    importing pydantic."""
+    pydantic = importlib.util.find_spec("pydantic")
+    sources = sorted(_CONFIG_SOURCES.glob("*.py"))
+    if pydantic is not None and pydantic.origin is not None:
+        sources.append(Path(pydantic.origin).with_name("version.py"))
+    stamps = []
+    for source in sources:
+        with contextlib.suppress(OSError):
+            status = source.stat()
+            stamps.append(f"{source}:{status.st_size}:{status.st_mtime_ns}")
     return " ".join(stamps)
 
 

@@ -7,24 +7,27 @@ imported, so that every other command starts without parsing model.py.
 from __future__ import annotations
 
 import ast
-import functools
 import inspect
 import itertools
 import textwrap
 import typing
 from typing import Any
 
-from pydantic import BaseModel
+from baton.config.validation import Frozen, is_model, keys
 
 
-@functools.cache
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
+def field_docs(model: type[Frozen]) -> dict[str, str]:
     """Field name -> its docstring on one line, inherited fields included."""
-    docs: dict[str, str] = {}
-    for cls in reversed(model.__mro__):
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
-            docs |= _class_docs(cls)
-    return docs
+    if model not in _DOCS:
+        docs: dict[str, str] = {}
+        for cls in reversed(model.__mro__):
+            if is_model(cls) and cls is not Frozen:
+                docs |= _class_docs(cls)
+        _DOCS[model] = docs
+    return _DOCS[model]
+
+
+_DOCS: dict[type[Frozen], dict[str, str]] = {}
 
 
 def _class_docs(cls: type) -> dict[str, str]:
@@ -46,21 +49,21 @@ def _class_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def reachable_models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
+def reachable_models(root: type[Frozen]) -> dict[str, type[Frozen]]:
     """``root`` and every model its fields hold, however deep, by class name."""
-    found: dict[str, type[BaseModel]] = {}
+    found: dict[str, type[Frozen]] = {}
     pending = [root]
     while pending:
         model = pending.pop()
         if model.__name__ in found:
             continue
         found[model.__name__] = model
-        for field in model.model_fields.values():
-            pending += _models_inside(field.annotation)
+        for key in keys(model).values():
+            pending += _models_inside(key.annotation)
     return found
 
 
-def _models_inside(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def _models_inside(annotation: Any) -> list[type[Frozen]]:
+    if is_model(annotation):
         return [annotation]
     return [m for arg in typing.get_args(annotation) for m in _models_inside(arg)]

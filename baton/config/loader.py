@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from baton._exceptions import Location, ManifestError
 from baton.config import files, model
 from baton.config.model import LOAD_BALANCER_TYPES, KeyPath, Manifest, PathError
+from baton.config.validation import is_model, keys, validate
 
 MAX_DEPTH = 64
 """Nesting of lists and mappings; a manifest needs 6."""
@@ -36,11 +37,14 @@ _MODEL_NAMES = frozenset(
 )
 """Class names pydantic puts in an error's location when it tried one side of a union."""
 
+_UNKNOWN_KEY = "unexpected_keyword_argument"
+"""What pydantic calls a key that is not a field of the dataclass it validates."""
 _MESSAGES = {
     "tuple_type": "should be a list",
     "dict_type": "should be a mapping of keys to values",
     "model_type": "should be a mapping of keys to values",
     "model_attributes_type": "should be a mapping of keys to values",
+    "dataclass_type": "should be a mapping of keys to values",
     "int_type": "should be a whole number",
     "float_type": "should be a number",
     "bool_type": "should be true or false",
@@ -57,7 +61,7 @@ def parse_manifest(text: str, file: str = "baton.yml") -> Manifest:
             Location(file, 1, ""), "should be a mapping with application, servers, deploy"
         )
     try:
-        return Manifest.model_validate({**data, "source": Path(file)})
+        return validate(Manifest, {**data, "source": Path(file)})
     except ValidationError as exc:
         raise _first_error(exc, file, lines) from None
 
@@ -173,7 +177,7 @@ def _first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> 
     errors = sorted(
         exc.errors(),
         key=lambda e: (
-            e["type"] != "extra_forbidden",
+            e["type"] != _UNKNOWN_KEY,
             _line_of(_clean(e["loc"], lines), lines) or 0,
         ),
     )
@@ -235,7 +239,7 @@ def _dotted(path: KeyPath) -> str:
 
 def _message(error: ErrorDetails, path: KeyPath) -> str:
     kind = error["type"]
-    if kind == "extra_forbidden":
+    if kind == _UNKNOWN_KEY:
         return _unknown_key(path, error["loc"])
     if kind == "union_tag_invalid":
         types_ = ", ".join(repr(t) for t in LOAD_BALANCER_TYPES)
@@ -290,7 +294,7 @@ def _unknown_key(path: KeyPath, loc: tuple[int | str, ...]) -> str:
     hint = f"; did you mean {close[0]!r}?" if close else ""
     kind = next((part for part in loc if part in LOAD_BALANCER_TYPES), None)
     if kind is not None and path[:1] == ("load_balancers",) and len(path) == 3:
-        owners = [t for t, model in LOAD_BALANCER_TYPES.items() if key in model.model_fields]
+        owners = [t for t, model in LOAD_BALANCER_TYPES.items() if key in keys(model)]
         if owners:
             return (
                 f"{key!r} is a key of type {' and '.join(owners)}, not {kind} "
@@ -313,13 +317,11 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
             current = args[0] if args else current
         elif typing.get_origin(current) is dict:
             current = typing.get_args(current)[1]
-        elif isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part)
-            current = field.annotation if field else None
+        elif is_model(current):
+            key = keys(current).get(str(part))
+            current = key.annotation if key else None
     current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [n for n, f in current.model_fields.items() if not f.exclude]
-    return []
+    return list(keys(current)) if is_model(current) else []
 
 
 def _is_union(annotation: Any) -> bool:
@@ -333,7 +335,7 @@ def _unwrap(annotation: Any) -> Any:
     if not _is_union(annotation):
         return annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    models = [a for a in args if is_model(a)]
     if len(models) > 1:
         return annotation
     return models[0] if models else args[0]

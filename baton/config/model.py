@@ -1,7 +1,9 @@
 """The manifest as frozen, validated objects.
 
 Everything downstream of :func:`baton.config.load_manifest` works with these classes and never
-with the YAML dictionaries they came from.
+with the YAML dictionaries they came from. They are plain frozen dataclasses: pydantic validates
+a manifest into them (:mod:`baton.config.validation`), and checks that span several keys run in
+``__post_init__``, so a model built in code is checked as one read from a file.
 """
 
 from __future__ import annotations
@@ -9,26 +11,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
-from pydantic.json_schema import SkipJsonSchema
-
 from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
+from baton.config.validation import Check, Frozen, keys
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
-Seconds = Annotated[int, Field(ge=0, le=86_400)]
-PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
-FilePath = Annotated[Path, Field(strict=False), AfterValidator(Path.expanduser)]
+Name = Annotated[
+    str, Check("StringConstraints", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+]
+Seconds = Annotated[int, Check("Field", ge=0, le=86_400)]
+PositiveSeconds = Annotated[float, Check("Field", gt=0, le=86_400)]
+FilePath = Annotated[Path, Check("Field", strict=False), Check("AfterValidator", Path.expanduser)]
 """A path; ``~`` means the operator's home."""
 _HOST_NAME = re.compile(
     r"(?=.{1,253}\.?\Z)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -46,8 +42,14 @@ def _host(value: str) -> str:
     return value
 
 
-Host = Annotated[str, AfterValidator(_host)]
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+Host = Annotated[str, Check("AfterValidator", _host)]
+HttpURL = Annotated[str, Check("Field", pattern=r"^https?://")]
+EnvName = Annotated[
+    str, Check("StringConstraints", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
+]
+Port = Annotated[int, Check("Field", ge=1, le=65535)]
+Text = Annotated[str, Check("Field", min_length=1)]
+"""A string that is not empty."""
 
 
 KeyPath = tuple[str | int, ...]
@@ -63,17 +65,7 @@ class PathError(ValueError):
         self.path = path
 
 
-class Frozen(BaseModel):
-    """Every model: immutable, strict, unknown keys refused. The docstring under each field is
-    its description in ``baton schema`` and in the comments ``baton init`` writes.
-
-    Validators are built on first use, not at import (``defer_build``): a deploy whose manifest
-    :mod:`baton.config.cache` remembers never validates, so it never pays for building them.
-    Defaults that are models are made with ``model_construct()`` for the same reason."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
-
-
+@dataclass(frozen=True, kw_only=True)
 class Server(Frozen):
     """One machine that runs the application."""
 
@@ -81,9 +73,9 @@ class Server(Frozen):
     """The server's name in baton's output and history: letters, digits, '.', '_' and '-'."""
     address: Host
     """Where SSH connects: a host name or an IP address."""
-    port: int = Field(default=22, ge=1, le=65535)
+    port: Port = 22
     """The SSH port."""
-    user: str = Field(default="deploy", min_length=1)
+    user: Text = "deploy"
     """The user SSH logs in as; steps run as this user."""
     key_file: FilePath | None = None
     """The private key SSH logs in with (or `agent: true` for the SSH agent)."""
@@ -103,13 +95,12 @@ class Server(Frozen):
     connect_timeout: PositiveSeconds = 10.0
     """Seconds to wait for the SSH connection."""
 
-    @model_validator(mode="after")
-    def _one_way_to_authenticate(self) -> Server:
+    def __post_init__(self) -> None:
         if self.transport == "ssh" and self.key_file is not None and self.agent:
             raise ValueError("give either key_file or agent: true, not both")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancerConfiguration(Frozen):
     """Values that stick once a deploy applied them (see baton.state)."""
 
@@ -119,12 +110,14 @@ class LoadBalancerConfiguration(Frozen):
     wait_after_removing_servers: Seconds | None = None
     """Whole seconds a serial deploy waits after taking a server out, for the load balancer to
     really stop routing to it. Sticks once deployed: set 0 and deploy to clear it."""
-    httpchk: str | None = Field(default=None, pattern=r"^/")
+    httpchk: Annotated[str, Check("Field", pattern=r"^/")] | None = None
     """The load balancer's health path, kept and shown with the waits (HAProxy's runtime API
     cannot change it: keep haproxy.cfg's `option httpchk` in step)."""
 
 
-Member = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=255)]
+Member = Annotated[
+    str, Check("StringConstraints", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=255)
+]
 """A load balancer's own name for a server: an HAProxy server, an nginx upstream member
 (``host:port``), an AWS target (``id`` or ``id:port``)."""
 TARGET_GROUP_ARN = (
@@ -133,14 +126,15 @@ TARGET_GROUP_ARN = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
 class BalancerHost(Frozen):
     """The machine a balancer's commands run on when it is not this one: reached over SSH."""
 
     address: Host
     """Where SSH connects: the balancer's host name or IP."""
-    port: int = Field(default=22, ge=1, le=65535)
+    port: Port = 22
     """The SSH port."""
-    user: str = Field(default="deploy", min_length=1)
+    user: Text = "deploy"
     """The user baton logs in as."""
     key_file: FilePath | None = None
     """The private key to log in with (or agent: true)."""
@@ -155,9 +149,10 @@ class BalancerHost(Frozen):
 
     def as_server(self, name: str) -> Server:
         """This host as a server, so the SSH transport can reach it."""
-        return Server(name=name, **self.model_dump())
+        return Server(name=name, **{k: getattr(self, k) for k in keys(BalancerHost)})
 
 
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancer(Frozen):
     """What every kind of load balancer has; ``servers`` maps baton names to its own names."""
 
@@ -165,11 +160,11 @@ class LoadBalancer(Frozen):
     """The load balancer's name in baton's output and state."""
     type: str
     """The kind of load balancer: haproxy, nginx, elbv2 or command."""
-    servers: dict[Name, Member] = Field(default_factory=dict)
+    servers: dict[Name, Member] = field(default_factory=dict)
     """baton server name -> the load balancer's name for it (default: the same name)."""
     timeout: PositiveSeconds = 5.0
     """Seconds for each call to the load balancer, and the longest wait for a drain."""
-    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration.model_construct()
+    configuration: LoadBalancerConfiguration = LoadBalancerConfiguration()
     """Values that stick once a deploy applied them (see `baton config show`)."""
 
     def member_name(self, server: str) -> str:
@@ -181,6 +176,7 @@ class LoadBalancer(Frozen):
         return self.type
 
 
+@dataclass(frozen=True, kw_only=True)
 class HAProxyBalancer(LoadBalancer):
     """A backend of HAProxy, driven through its admin socket."""
 
@@ -188,23 +184,22 @@ class HAProxyBalancer(LoadBalancer):
     """The kind of load balancer."""
     socket: FilePath | None = None
     """HAProxy's admin socket (the runtime API); give this or address."""
-    address: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
+    address: Annotated[str, Check("Field", pattern=r"^[^:\s]+:\d{1,5}$")] | None = None
     """host:port of HAProxy's runtime API over TCP; give this or socket."""
     backend: Name
     """The HAProxy backend the servers are members of."""
 
-    @model_validator(mode="after")
-    def _one_connection(self) -> HAProxyBalancer:
+    def __post_init__(self) -> None:
         if (self.socket is None) == (self.address is None):
             raise ValueError(
                 "give exactly one of socket (admin socket path) or address (host:port)"
             )
-        return self
 
     def describe(self) -> str:
         return f"backend {self.backend}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class HostedBalancer(LoadBalancer):
     """A balancer baton drives with commands, here (``local``) or on a host over SSH."""
 
@@ -214,6 +209,7 @@ class HostedBalancer(LoadBalancer):
     """Run them through `sudo -n` (never a password prompt)."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class NginxBalancer(HostedBalancer):
     """An upstream block of open-source nginx, in a file baton rewrites (``down`` marks)."""
 
@@ -223,9 +219,9 @@ class NginxBalancer(HostedBalancer):
     """The file baton rewrites; nginx's configuration includes it and it holds the upstream."""
     upstream: Name
     """The upstream block in that file whose server lines are the servers."""
-    command: str = Field(default="nginx", min_length=1)
+    command: Text = "nginx"
     """How to call nginx on its host, with any -p/-c options: baton adds -t, -T, -s reload."""
-    reload: str | None = Field(default=None, min_length=1)
+    reload: Text | None = None
     """The graceful reload (default: ``<command> -s reload``)."""
     pid_file: FilePath = Path("/run/nginx.pid")
     """The master's pid file: its workers are watched to see the old generation drain."""
@@ -238,17 +234,18 @@ class NginxBalancer(HostedBalancer):
         return f"nginx upstream {self.upstream} in {self.file}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class ELBv2Balancer(LoadBalancer):
     """An AWS Elastic Load Balancing v2 target group; ``servers`` maps each server to its target
     (instance id or IP, with ``:port`` when not the group's port)."""
 
     type: Literal["elbv2"]
     """The kind of load balancer."""
-    target_group_arn: str = Field(pattern=TARGET_GROUP_ARN)
+    target_group_arn: Annotated[str, Check("Field", pattern=TARGET_GROUP_ARN)]
     """The target group's ARN; credentials come from the AWS chain, never the manifest."""
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: Annotated[str, Check("Field", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
     """The target group's region (by default the one its ARN names)."""
-    endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    endpoint_url: HttpURL | None = None
     """Another endpoint for the API (a VPC endpoint; moto in tests)."""
 
     @property
@@ -259,27 +256,26 @@ class ELBv2Balancer(LoadBalancer):
         return f"target group {self.target_group_arn.rsplit(':', 1)[-1]}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class CommandBalancer(HostedBalancer):
     """Any balancer with a command line: baton runs your ``remove``, ``add`` and ``status``."""
 
     type: Literal["command"]
     """The kind of load balancer."""
-    remove: str = Field(min_length=1)
+    remove: Text
     """Takes {server} out of rotation ({server}, {address}, {port} are shell-quoted)."""
-    add: str = Field(min_length=1)
+    add: Text
     """Puts {server} back into rotation."""
-    status: str = Field(min_length=1)
+    status: Text
     """Prints in, out or down for {server}; without a placeholder, one "<name> <state>" line
     per server."""
 
-    @model_validator(mode="after")
-    def _placeholders_known(self) -> CommandBalancer:
+    def __post_init__(self) -> None:
         for key in ("remove", "add", "status"):
             try:
                 check_template(getattr(self, key), BALANCER_PLACEHOLDERS)
             except ValueError as error:
                 raise PathError((key,), str(error)) from None
-        return self
 
     @property
     def status_per_server(self) -> bool:
@@ -292,7 +288,7 @@ class CommandBalancer(HostedBalancer):
 
 AnyLoadBalancer = Annotated[
     HAProxyBalancer | NginxBalancer | ELBv2Balancer | CommandBalancer,
-    Field(discriminator="type"),
+    Check("Field", discriminator="type"),
 ]
 LOAD_BALANCER_TYPES: dict[str, type[LoadBalancer]] = {
     "haproxy": HAProxyBalancer,
@@ -303,12 +299,13 @@ LOAD_BALANCER_TYPES: dict[str, type[LoadBalancer]] = {
 """``type:`` -> the model of that kind of balancer."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Step(Frozen):
     """A named shell command run on each server, in order."""
 
     name: Name
     """The step's name in baton's output and history."""
-    run: str = Field(min_length=1)
+    run: Text
     """The command, run through the server's shell. {version}, {server}, {address},
     {application}, {port} and {user} are filled in, shell-quoted; {{ and }} are braces."""
     migration: bool = False
@@ -318,25 +315,24 @@ class Step(Frozen):
     stage: Literal["prepare"] | None = None
     """``prepare``: runs on every server while it still serves, before any server leaves."""
 
-    @model_validator(mode="after")
-    def _placeholders_known(self) -> Step:
+    def __post_init__(self) -> None:
         check_template(self.run)
         if self.migration and self.prepare:
             raise PathError(
                 ("stage",),
                 "a migration step cannot be a prepare step: it runs once, after prepare",
             )
-        return self
 
     @property
     def prepare(self) -> bool:
         return self.stage == "prepare"
 
 
+@dataclass(frozen=True, kw_only=True)
 class HealthCheck(Frozen):
     """What must pass on a server before it goes back into rotation."""
 
-    url: str | None = Field(default=None, pattern=r"^https?://")
+    url: HttpURL | None = None
     """A GET from this machine that passes on HTTP 2xx or 3xx, e.g.
     http://{address}:8000/healthz; give this or command."""
     command: str | None = None
@@ -348,18 +344,17 @@ class HealthCheck(Frozen):
     interval: PositiveSeconds = 0.5
     """Seconds between attempts."""
 
-    @model_validator(mode="after")
-    def _one_probe(self) -> HealthCheck:
+    def __post_init__(self) -> None:
         if (self.url is None) == (self.command is None):
             raise ValueError("give exactly one of url or command")
         check_template(self.url or self.command or "")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class Verify(Frozen):
     """How a canary is verified after it rejoined: a probe, and the balancer's error rate."""
 
-    url: str | None = Field(default=None, pattern=r"^https?://")
+    url: HttpURL | None = None
     """A URL fetched from this machine once per interval; it must answer 2xx or 3xx."""
     command: str | None = None
     """Or a command run on the canary once per interval; it must exit 0."""
@@ -369,16 +364,14 @@ class Verify(Frozen):
     """Seconds between probes."""
     timeout: PositiveSeconds = 5.0
     """Seconds each probe may take."""
-    max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    max_error_rate: Annotated[float, Check("Field", ge=0.0, le=1.0)] = 0.01
     """Most failed probes, and most 5xx or connection errors per response the balancer saw
     (0-1)."""
 
-    @model_validator(mode="after")
-    def _at_most_one_probe(self) -> Verify:
+    def __post_init__(self) -> None:
         if self.url is not None and self.command is not None:
             raise ValueError("give at most one of url or command")
         check_template(self.url or self.command or "")
-        return self
 
     @property
     def probe(self) -> HealthCheck | None:
@@ -388,6 +381,7 @@ class Verify(Frozen):
         return HealthCheck(url=self.url, command=self.command, timeout=self.timeout)
 
 
+@dataclass(frozen=True, kw_only=True)
 class SecretSource(Frozen):
     """Where a secret's value comes from: never the manifest itself."""
 
@@ -396,11 +390,9 @@ class SecretSource(Frozen):
     from_file: FilePath | None = None
     """The file that holds the value (one trailing newline dropped); give this or from_env."""
 
-    @model_validator(mode="after")
-    def _one_source(self) -> SecretSource:
+    def __post_init__(self) -> None:
         if (self.from_env is None) == (self.from_file is None):
             raise ValueError("give exactly one of from_env (a variable) or from_file (a path)")
-        return self
 
 
 def _web_url(url: str) -> str:
@@ -417,9 +409,12 @@ def _web_url(url: str) -> str:
     return url
 
 
-WebURL = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_url)]
+WebURL = Annotated[
+    str, Check("StringConstraints", max_length=2048), Check("AfterValidator", _web_url)
+]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Webhook(Frozen):
     """Where deploy notifications go: a JSON payload, or Slack's ``{"text": ...}``."""
 
@@ -429,6 +424,7 @@ class Webhook(Frozen):
     """json: the deploy's facts as a JSON object; slack: a Slack-compatible {"text": ...}."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Notifications(Frozen):
     """Each deploy's start and end, sent to webhooks in the background (baton.notify)."""
 
@@ -438,34 +434,33 @@ class Notifications(Frozen):
     """Where ``baton serve`` is reached: messages link to the deploy's page there."""
     timeout: PositiveSeconds = 5.0
     """Seconds per delivery attempt."""
-    deadline: PositiveSeconds = Field(default=30.0, le=600)
+    deadline: Annotated[PositiveSeconds, Check("Field", le=600)] = 30.0
     """Seconds a message is retried for; also the most a deploy's end waits for delivery."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Deploy(Frozen):
     """How to deploy a release to one server."""
 
-    steps: tuple[Step, ...] = Field(min_length=1)
+    steps: Annotated[tuple[Step, ...], Check("Field", min_length=1)]
     """Commands run in order on each server, through its shell."""
     health_check: HealthCheck | None = None
     """What must pass before a server goes back into rotation (none: nothing is checked)."""
-    verify: Verify = Verify.model_construct()
+    verify: Verify = Verify()
     """How a canary is verified (the deploy.canary setting); without a probe, only the error
     rate the load balancer saw."""
-    environment: dict[EnvName, str] = Field(default_factory=dict)
+    environment: dict[EnvName, str] = field(default_factory=dict)
     """Variables exported to every step."""
-    secrets: dict[EnvName, SecretSource] = Field(default_factory=dict)
+    secrets: dict[EnvName, SecretSource] = field(default_factory=dict)
     """Variables exported to every step whose values are masked (***) in all output."""
 
-    @model_validator(mode="after")
-    def _unique_steps(self) -> Deploy:
+    def __post_init__(self) -> None:
         _require_unique([s.name for s in self.steps], "step", "steps")
         _require_one([s.migration for s in self.steps], "steps", "migration", "step")
         _require_prepare_first(self.steps)
         both = sorted(set(self.environment) & set(self.secrets))
         if both:
             raise PathError(("secrets", both[0]), "also in environment; pick one")
-        return self
 
     @property
     def migration_step(self) -> Step | None:
@@ -475,12 +470,13 @@ class Deploy(Frozen):
 RunOn = Literal["single_server", "all_servers", "local"]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Hook(Frozen):
     """A command run at a fixed point of the deploy, templated and quoted like a step."""
 
     name: Name | None = None
     """Shown with its output as POINT.NAME (default: the point, numbered after the first)."""
-    run: str = Field(min_length=1)
+    run: Text
     """The command, through the shell; placeholders as in steps, every value shell-quoted."""
     run_on: RunOn | None = None
     """single_server, all_servers or local (this machine); the default depends on the point:
@@ -490,12 +486,11 @@ class Hook(Frozen):
     timeout: PositiveSeconds = 600.0
     """Seconds before the command is stopped and counts as failed."""
 
-    @model_validator(mode="after")
-    def _placeholders_known(self) -> Hook:
+    def __post_init__(self) -> None:
         check_template(self.run)
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class Hooks(Frozen):
     """Commands around the deploy: before anything changes, around each server's steps (while
     it is out of rotation in serial), after every server succeeded, and when it failed."""
@@ -512,34 +507,35 @@ class Hooks(Frozen):
     """When the deploy failed (a step, a health check or another hook)."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Manifest(Frozen):
     """An application: its servers, its load balancers and how to deploy it."""
 
     application: Name
     """The application's name: `-s` on the command line names it."""
-    servers: tuple[Server, ...] = Field(min_length=1)
+    servers: Annotated[tuple[Server, ...], Check("Field", min_length=1)]
     """The machines that run the application, in deploy order."""
     load_balancers: tuple[AnyLoadBalancer, ...] = ()
     """The load balancers in front of the servers; a serial deploy takes each server out of
     all of them (in this order) and puts it back in the reverse order."""
     deploy: Deploy
     """How to deploy a release: its steps, health check, environment and secrets."""
-    hooks: Hooks = Hooks.model_construct()
+    hooks: Hooks = Hooks()
     """Commands run at fixed points around the deploy."""
-    notifications: Notifications = Notifications.model_construct()
+    notifications: Notifications = Notifications()
     """Webhooks told when each deploy starts and ends."""
-    source: SkipJsonSchema[Path] = Field(default=Path("baton.yml"), exclude=True)
+    source: Annotated[Path, Check("json_schema.SkipJsonSchema")] = field(
+        default=Path("baton.yml"), metadata={"key": False}
+    )
     """The file the manifest was read from (set by the loader, not a key)."""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Manifest:
+    def __post_init__(self) -> None:
         names = [s.name for s in self.servers]
         _require_unique(names, "server", "servers")
         _require_unique([lb.name for lb in self.load_balancers], "load balancer", "load_balancers")
         _require_one([s.migrations for s in self.servers], "servers", "migrations", "server")
         for index, lb in enumerate(self.load_balancers):
             _check_mapping(lb, index, names)
-        return self
 
     @property
     def migration_server(self) -> Server:

@@ -16,11 +16,10 @@ from pathlib import PurePath
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
 from baton.config.docs import field_docs
 from baton.config.model import Manifest
+from baton.config.validation import Frozen, Key, is_model, keys
 
 WIDTH = 99
 Lines = list[str]
@@ -33,9 +32,9 @@ def render_manifest(data: Mapping[str, Any], header: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full: bool) -> Lines:
+def _mapping(model: type[Frozen], data: Mapping[str, Any], indent: str, full: bool) -> Lines:
     """The keys of ``model``: those in ``data``, then (when ``full``) the rest commented out."""
-    fields = {name: f for name, f in model.model_fields.items() if not f.exclude}
+    fields = keys(model)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"{model.__name__} has no key(s) {', '.join(unknown)}")
@@ -48,12 +47,11 @@ def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full:
             whole = full and item not in shown
             shown.add(item)
             blocks.append(
-                _comment(docs.get(name) or field.description, field, indent)
+                _comment(docs.get(name), field, indent)
                 + _given(name, field, data[name], indent, whole)
             )
     blocks += [
-        _comment(docs.get(name) or field.description, field, indent, default=False)
-        + _absent(name, field, indent)
+        _comment(docs.get(name), field, indent, default=False) + _absent(name, field, indent)
         for name, field in fields.items()
         if name not in data and full
     ]
@@ -61,7 +59,7 @@ def _mapping(model: type[BaseModel], data: Mapping[str, Any], indent: str, full:
     return [line for number, block in enumerate(blocks) for line in (gap * bool(number)) + block]
 
 
-def _given(name: str, field: FieldInfo, value: Any, indent: str, full: bool) -> Lines:
+def _given(name: str, field: Key, value: Any, indent: str, full: bool) -> Lines:
     if value in ([], ()) and (example := _example_item(name, field, indent, full)):
         return example  # inside a default being commented out (hooks:, notifications:)
     if isinstance(value, Mapping) and (model := _model_for(field.annotation, value)):
@@ -85,50 +83,49 @@ def _item(lines: Lines, indent: str) -> Lines:
     return [*comments, f"{indent}  - {lines[first].lstrip()}", *lines[first + 1 :]]
 
 
-def _absent(name: str, field: FieldInfo, indent: str) -> Lines:
+def _absent(name: str, field: Key, indent: str) -> Lines:
     """A key left out, commented: with its default, or its default's keys for a model."""
-    if field.is_required():
+    if field.required:
         raise ValueError(f"{name} is required: give it a value")
-    default = field.get_default(call_default_factory=True)
+    default = field.default
     if default == () and (example := _example_item(name, field, indent)):
         return [f"{indent}# {line[len(indent) :]}" for line in example]
-    if isinstance(default, BaseModel):
-        block = _given(name, field, default.model_dump(), indent, full=True)
+    if isinstance(default, Frozen):
+        block = _given(name, field, _plain_model(default), indent, full=True)
         return [f"{indent}# {line[len(indent) :]}" for line in block]
     return [f"{indent}# {name}: {_yaml(default)}".rstrip()]
 
 
-def _example_item(name: str, field: FieldInfo, indent: str, full: bool = True) -> Lines:
+def _example_item(name: str, field: Key, indent: str, full: bool = True) -> Lines:
     """An empty list of models as a list of one example item (its required keys as ``...``),
     for commenting out, so each of the item's keys shows with its description."""
     models = _models(_item_annotation(field.annotation))
     if not models:
         return []
-    fields = models[0].model_fields
-    required = {k: "..." for k, f in fields.items() if f.is_required() and not f.exclude}
+    required = {k: "..." for k, f in keys(models[0]).items() if f.required}
     if not required:
         return []
     lines = _mapping(models[0], required, indent + "    ", full)
     return [f"{indent}{name}:", *_item(lines, indent)]
 
 
-def _comment(text: str | None, field: FieldInfo, indent: str, default: bool = True) -> Lines:
+def _comment(text: str | None, field: Key, indent: str, default: bool = True) -> Lines:
     """The field's description; ``default`` adds its default (a key set to something else)."""
     if not text:
         return []
-    value = None if field.is_required() else field.get_default(call_default_factory=True)
-    if default and value not in (None, "", (), {}) and not isinstance(value, BaseModel):
+    value = field.default
+    if default and value not in (None, "", (), {}) and not isinstance(value, Frozen):
         text += f" Default: {_yaml(value)}."
     width = max(WIDTH - len(indent) - 2, 40)
     return [f"{indent}# {line}" for line in textwrap.wrap(text, width)]
 
 
-def _model_for(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] | None:
+def _model_for(annotation: Any, value: Mapping[str, Any]) -> type[Frozen] | None:
     """The model among ``annotation``'s that fits ``value``: its keys, and its literal values
     (the ``type`` of a load balancer, say)."""
     candidates = _models(annotation)
     for model in candidates:
-        fields = model.model_fields
+        fields = keys(model)
         if set(value) <= set(fields) and all(
             value[key] in typing.get_args(fields[key].annotation)
             for key in value
@@ -138,14 +135,14 @@ def _model_for(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] | N
     return candidates[0] if candidates else None
 
 
-def _models(annotation: Any) -> list[type[BaseModel]]:
+def _models(annotation: Any) -> list[type[Frozen]]:
     """The model classes an annotation allows, through ``Annotated``, ``|`` and ``Optional``."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _models(typing.get_args(annotation)[0])
     if origin is typing.Union or isinstance(annotation, types.UnionType):
         return [m for arg in typing.get_args(annotation) for m in _models(arg)]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if is_model(annotation):
         return [annotation]
     return []
 
@@ -169,6 +166,21 @@ def _yaml(value: Any) -> str:
         _plain(value), default_flow_style=True, sort_keys=False, width=10**6, allow_unicode=True
     )
     return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def _plain_model(model: Frozen) -> dict[str, Any]:
+    """A model's keys and values (nested models as mappings), as a manifest would give them."""
+    return {name: _unmodel(getattr(model, name)) for name in keys(type(model))}
+
+
+def _unmodel(value: Any) -> Any:
+    if isinstance(value, Frozen):
+        return _plain_model(value)
+    if isinstance(value, tuple):
+        return tuple(_unmodel(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unmodel(v) for k, v in value.items()}
+    return value
 
 
 def _plain(value: Any) -> Any:

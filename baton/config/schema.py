@@ -13,6 +13,7 @@ from typing import Any
 
 from baton.config.docs import field_docs, reachable_models
 from baton.config.model import Manifest
+from baton.config.validation import json_schema
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "baton manifest"
@@ -20,7 +21,7 @@ TITLE = "baton manifest"
 
 def manifest_schema() -> dict[str, Any]:
     """The JSON Schema of a manifest: every key with its description and default."""
-    schema = Manifest.model_json_schema(mode="validation")
+    schema = json_schema(Manifest)
     definitions = schema.get("$defs", {})
     for name, model in reachable_models(Manifest).items():
         definition = schema if model is Manifest else definitions.get(name, {})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from baton.config import Manifest, Server, Step
 from baton.config.model import Hook
 
-LOCAL = Server.model_construct(name="local", address="localhost", transport="local")
+LOCAL = Server(name="local", address="localhost", transport="local")
 """The control machine, as a server: hooks with ``run_on: local`` run here."""
 
 DEPLOY_POINTS = ("first_thing", "last_thing", "on_failure")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baton.config.model import NginxBalancer
+from baton.config.validation import validate
 from baton.drivers.nginx import NginxDriver
 from baton.sandbox.haproxy import start_haproxy
 from baton.sandbox.manifest import APP_PORT, BACKEND
@@ -181,7 +182,7 @@ async def membership(sandbox: Sandbox) -> dict[str, str]:
     if sandbox.balancer != "nginx":
         return await haproxy_membership(sandbox.haproxy_socket)
     block = manifest_block(sandbox)
-    driver = NginxDriver(NginxBalancer.model_validate(block, strict=False))
+    driver = NginxDriver(validate(NginxBalancer, block, strict=False))
     try:
         return {name: m.value for name, m in (await driver.membership()).items()}
     finally:

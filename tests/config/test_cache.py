@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def only_entry(cache: Path) -> Path:
 def plant(entry: Path, application: str, *, mode: int = 0o600, key: str | None = None) -> None:
     """Replace the entry with a manifest that differs from the file (another application)."""
     stored_key, manifest = pickle.loads(entry.read_bytes())
-    other = manifest.model_copy(update={"application": application})
+    other = dataclasses.replace(manifest, application=application)
     entry.write_bytes(pickle.dumps((key or stored_key, other)))
     entry.chmod(mode)
 
@@ -47,8 +48,7 @@ def test_an_unchanged_manifest_starts_without_yaml_or_validation(
     script = (
         "import sys; from baton.config import load_manifest; "
         f"m = load_manifest({str(manifest)!r}); "
-        "print(m.application, len(m.servers), 'yaml' in sys.modules, "
-        "'pydantic.plugin._loader' in sys.modules)"
+        "print(m.application, len(m.servers), 'yaml' in sys.modules, 'pydantic' in sys.modules)"
     )
     runs = [
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

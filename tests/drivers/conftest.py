@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from baton.config.model import ELBv2Balancer, HAProxyBalancer, NginxBalancer, Server
+from baton.config.validation import validate
 from baton.sandbox.haproxy import HAProxyProcess, start_haproxy
 from baton.sandbox.moto import CREDENTIALS as MOTO_CREDENTIALS
 from baton.sandbox.moto import MotoServer, start_moto
@@ -62,7 +63,7 @@ def manifest_server(fleet: SshdFleet, sandbox: SandboxServer, **changes: object)
         "known_hosts": fleet.known_hosts,
         "connect_timeout": 5.0,
     }
-    return Server.model_validate(fields | changes, strict=False)
+    return validate(Server, fields | changes, strict=False)
 
 
 def processes_of(user: str) -> list[str]:
@@ -130,7 +131,7 @@ def haproxy(tmp_path: Path, name_servers: dict[str, NameServer]) -> Iterator[HAP
 
 def load_balancer(haproxy: HAProxyProcess, **changes: object) -> HAProxyBalancer:
     fields = {"name": "front", "type": "haproxy", "socket": haproxy.socket, "backend": "app"}
-    return HAProxyBalancer.model_validate(fields | changes, strict=False)
+    return validate(HAProxyBalancer, fields | changes, strict=False)
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ def nginx_balancer(
         "pid_file": nginx.pid_file,
         "servers": {name: server.where for name, server in name_servers.items()},
     }
-    return NginxBalancer.model_validate(fields | changes, strict=False)
+    return validate(NginxBalancer, fields | changes, strict=False)
 
 
 @pytest.fixture(scope="session")
@@ -187,4 +188,4 @@ def elbv2_balancer(endpoint_url: str, arn: str, **changes: object) -> ELBv2Balan
         "servers": {"a": "127.0.1.120:8000", "b": "127.0.1.121"},
         "timeout": 2,
     }
-    return ELBv2Balancer.model_validate(fields | changes, strict=False)
+    return validate(ELBv2Balancer, fields | changes, strict=False)

@@ -9,6 +9,7 @@ import pytest
 
 from baton import LoadBalancerError
 from baton.config.model import CommandBalancer
+from baton.config.validation import validate
 from baton.drivers import Membership
 from baton.drivers.command import CommandDriver
 from baton.drivers.factory import load_balancer_driver
@@ -28,7 +29,7 @@ def balancer(directory: Path, **changes: object) -> CommandBalancer:
         "status": f"cat {state}/{{server}}",
         "servers": {"web1": "web1", "web2": "10.0.0.2:8080"},
     }
-    return CommandBalancer.model_validate(fields | changes, strict=False)
+    return validate(CommandBalancer, fields | changes, strict=False)
 
 
 @pytest.fixture
