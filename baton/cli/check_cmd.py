@@ -45,6 +45,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=run_check)
 
 
+REGISTER = {"check": register}
+
+
 def run_check(args: argparse.Namespace) -> int:
     import asyncio
 

@@ -1,8 +1,8 @@
 """Arguments shared by several commands, and how they turn into library objects.
 
 The CLI modules import the library (pydantic, SQLite, asyncio, asyncssh) inside the handlers
-that use it, never at the top: every ``baton`` command builds the whole parser, and ``baton
---help`` or ``baton plan`` should not pay for what only a deploy needs (tests/cli/test_startup.py).
+that use it, never at the top: ``baton --help`` imports every command's module, and should not
+pay for what only a deploy needs (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COMPLETE = "__complete"
 FILES = ":files"
 SHELLS = ("bash", "zsh", "fish")
 PATH_WORDS = ("DIR", "FILE", "MANIFEST", "SOCKET")
@@ -88,6 +87,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("shell", choices=SHELLS)
     parser.set_defaults(handler=print_script)
+
+
+REGISTER = {"completion": register}
 
 
 def print_script(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ exit status: 0 deployed, 1 the deploy failed (the summary says where each server
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     plan = commands.add_parser(
         "plan",
         help="show what a deploy would do, without doing it",
@@ -64,6 +64,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _add_deploy_arguments(plan)
     add_json(plan)
     plan.set_defaults(handler=show_plan)
+
+
+def register_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deploy = commands.add_parser(
         "deploy",
         help="deploy a release to every server",
@@ -76,6 +79,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     deploy.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     _add_lock_wait(deploy)
     deploy.set_defaults(handler=deploy_release)
+
+
+def register_rollback(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rollback = commands.add_parser(
         "rollback",
         help="deploy the last version that succeeded before the newest deploy",
@@ -92,6 +98,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     rollback.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     _add_lock_wait(rollback)
     rollback.set_defaults(handler=roll_back)
+
+
+def register_recover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recover = commands.add_parser(
         "recover",
         help="put back servers a killed deploy left out of rotation",
@@ -102,6 +111,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_app(recover)
     add_manifest(recover)
     recover.set_defaults(handler=recover_servers)
+
+
+REGISTER = {
+    "plan": register_plan,
+    "deploy": register_deploy,
+    "rollback": register_rollback,
+    "recover": register_recover,
+}
 
 
 def _add_lock_wait(parser: argparse.ArgumentParser) -> None:

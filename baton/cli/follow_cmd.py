@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     listen.set_defaults(handler=listen_for_deploy)
 
 
+REGISTER = {"listen": register}
+
+
 def listen_for_deploy(args: argparse.Namespace) -> int:
     import asyncio
 

@@ -38,7 +38,7 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = commands.add_parser(
         "init",
         help="write a commented baton.yml to start from",
@@ -82,6 +82,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a deploy step, in order (repeat for more)",
     )  # fmt: skip
     init.set_defaults(handler=write_manifest)
+
+
+def register_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema = commands.add_parser(
         "schema",
         help="print the manifest's JSON Schema (for editors)",
@@ -90,6 +93,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "the manifest; refresh it after upgrading baton: baton schema > baton.schema.json",
     )
     schema.set_defaults(handler=print_schema)
+
+
+REGISTER = {"init": register_init, "schema": register_schema}
 
 
 def print_schema(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from baton.state import StepResult
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     config = commands.add_parser("config", help="load balancer values in force")
     config_actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
     show_config = config_actions.add_parser(
@@ -39,12 +39,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_json(show_config)
     show_config.set_defaults(handler=config_show)
 
+
+def register_history(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = commands.add_parser("history", help="past deploys of an application")
     add_app(history)
     add_json(history)
     history.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
     history.set_defaults(handler=show_history)
 
+
+def register_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = commands.add_parser("show", help="one deploy: per server, per step, status, output")
     show.add_argument("deploy_id", type=int, metavar="DEPLOY_ID")
     add_state(show)
@@ -64,6 +68,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     show.set_defaults(handler=show_deploy)
 
+
+def register_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lock = commands.add_parser("lock", help="the per-application deploy lock")
     lock_actions = lock.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, handler, text in (
@@ -76,6 +82,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sub.add_argument(
         "--force", action="store_true", help="release it even though its deploy is still running"
     )
+
+
+REGISTER = {
+    "config": register_config,
+    "history": register_history,
+    "show": register_show,
+    "lock": register_lock,
+}
 
 
 def config_show(args: argparse.Namespace) -> int:

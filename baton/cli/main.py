@@ -9,21 +9,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from baton._exceptions import BatonError
-from baton.cli import (
-    check_cmd,
-    completion,
-    deploying,
-    follow_cmd,
-    init_cmd,
-    inspecting,
-    profiles,
-    sandbox,
-    serve,
-    settings_cmd,
-    state_cmd,
-)
 from baton.cli.common import starting
 
 DESCRIPTION = """\
@@ -43,31 +31,59 @@ state a team shares).
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = {
+    "plan": "baton.cli.deploying",
+    "deploy": "baton.cli.deploying",
+    "rollback": "baton.cli.deploying",
+    "recover": "baton.cli.deploying",
+    "check": "baton.cli.check_cmd",
+    "init": "baton.cli.init_cmd",
+    "schema": "baton.cli.init_cmd",
+    "completion": "baton.cli.completion",
+    "settings": "baton.cli.settings_cmd",
+    "config": "baton.cli.inspecting",
+    "history": "baton.cli.inspecting",
+    "show": "baton.cli.inspecting",
+    "lock": "baton.cli.inspecting",
+    "listen": "baton.cli.follow_cmd",
+    "profile": "baton.cli.profiles",
+    "state": "baton.cli.state_cmd",
+    "sandbox": "baton.cli.sandbox",
+    "demo": "baton.cli.sandbox",
+    "serve": "baton.cli.serve",
+}
+"""Each command and the module whose ``REGISTER`` adds it, in the order ``baton --help`` lists
+them (tests/cli/test_startup.py checks the two agree)."""
+
+COMPLETE = "__complete"
+"""The first word of the calls the completion scripts make (:mod:`baton.cli.completion`)."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command or, for a known ``command``, of that command alone.
+
+    A command imports only its own module and builds only its own arguments: building all of
+    them, each help string through gettext, costs more CPU than some commands' work. The other
+    commands appear only in what a single command's parser never prints: the list of commands
+    (``baton --help``, a bad or missing command) and completion, which get every command.
+    """
     parser = argparse.ArgumentParser(
         prog="baton", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    deploying.register(commands)
-    check_cmd.register(commands)
-    init_cmd.register(commands)
-    completion.register(commands)
-    settings_cmd.register(commands)
-    inspecting.register(commands)
-    follow_cmd.register(commands)
-    profiles.register(commands)
-    state_cmd.register(commands)
-    sandbox.register(commands)
-    serve.register(commands)
+    for name in [known for known in COMMANDS if known == command] or COMMANDS:
+        import_module(COMMANDS[name]).REGISTER[name](commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     with starting():
-        parser = build_parser()
         words = sys.argv[1:] if argv is None else list(argv)
-        if words[:1] == [completion.COMPLETE]:
-            return completion.complete(parser, words[1:])
+        parser = build_parser(words[0] if words else None)
+        if words[:1] == [COMPLETE]:
+            from baton.cli.completion import complete
+
+            return complete(parser, words[1:])
         args = parser.parse_args(words)
     try:
         status: int = args.handler(args)

@@ -49,6 +49,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         sub.set_defaults(handler=handler)
 
 
+REGISTER = {"profile": register}
+
+
 def save_profile(args: argparse.Namespace) -> int:
     from baton.cli.deploying import one_off_options
     from baton.planning.profiles import describe_profile, profile_name, profile_of

@@ -14,8 +14,8 @@ from baton.sandbox import DEFAULT_DIRECTORY, DEFAULT_FIRST_ADDRESS
 if TYPE_CHECKING:
     from baton.sandbox.fleet import Sandbox
 
-# The sandbox modules are imported by the handlers that use them, not here: every `baton`
-# command registers this one, and `baton deploy` should not pay for loading the sandbox.
+# The sandbox modules are imported by the handlers that use them, not here: `baton --help`
+# registers these commands too, and should not pay for loading the sandbox.
 
 SANDBOX_DESCRIPTION = """\
 A fleet on this machine to deploy to: N real sshd servers on loopback addresses (127.0.1.x),
@@ -48,8 +48,7 @@ Tears the sandbox down unless --keep.
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``sandbox`` (with its subcommands) and ``demo`` to the ``baton`` parser."""
+def register_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox = subparsers.add_parser(
         "sandbox",
         help="run a fleet of real servers behind HAProxy on this machine",
@@ -66,7 +65,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = _action(actions, "status", "each server: address, version, in rotation?", _status)
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
     _action(actions, "down", "stop every process `up` started", _down)
-    _register_demo(subparsers)
 
 
 def _action(
@@ -120,7 +118,7 @@ def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
-def _register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="show zero failed requests under live traffic (and what lag does)",
@@ -131,6 +129,9 @@ def _register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")
     parser.set_defaults(handler=_demo)
+
+
+REGISTER = {"sandbox": register_sandbox, "demo": register_demo}
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -70,6 +70,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=serve)
 
 
+REGISTER = {"serve": register}
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn

@@ -50,6 +50,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     list_.set_defaults(handler=list_settings)
 
 
+REGISTER = {"settings": register}
+
+
 def get_setting(args: argparse.Namespace) -> int:
     spec = spec_for(args.key)
     print(open_store(args, read_only=True).settings(args.app).get(spec.key, spec.default))

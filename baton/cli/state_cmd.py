@@ -35,6 +35,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     copy.set_defaults(handler=copy_state)
 
 
+REGISTER = {"state": register}
+
+
 def copy_state(args: argparse.Namespace) -> int:
     from baton.state import Store
 
