@@ -256,9 +256,9 @@ def show_plan(args: argparse.Namespace) -> int:
 
 def deploy_release(args: argparse.Namespace) -> int:
     with starting():
+        manifest, secrets = _manifest(args)  # bad input ends here, before the engine loads
         from baton.execution import prepare
 
-        manifest, secrets = _manifest(args)
         store = open_store(args)
         plan = prepare(manifest, store, _options(args, store))
     return _deploy(args, store, plan, secrets)
@@ -266,10 +266,10 @@ def deploy_release(args: argparse.Namespace) -> int:
 
 def roll_back(args: argparse.Namespace) -> int:
     with starting():
+        manifest, secrets = _manifest(args)
         from baton.execution import prepare
         from baton.execution.rollback import rollback_version
 
-        manifest, secrets = _manifest(args)
         store = open_store(args)
         args.release = rollback_version(store, args.app, args.to)
         plan = prepare(manifest, store, _options(args, store))
