@@ -59,13 +59,16 @@ def test_help_loads_neither_ssh_web_validation_nor_asyncio() -> None:
     assert not modules & {"asyncssh", "cryptography", "pydantic", "yaml", "asyncio", *WEB}
 
 
-def test_plan_loads_no_ssh_web_or_engine(tmp_path: Path) -> None:
+def test_plan_loads_no_ssh_web_or_engine_and_again_no_validation(tmp_path: Path) -> None:
     manifest = tmp_path / "baton.yml"
     manifest.write_text(manifest_text())
     status, modules = loaded("plan", "-s", "shop", "-f", str(manifest), "--state", str(tmp_path))
     assert status == 0
     assert "pydantic" in modules  # the manifest is validated: the test sees a real plan
     assert not modules & {"asyncssh", "cryptography", "asyncio", *WEB}
+    status, again = loaded("plan", "-s", "shop", "-f", str(manifest), "--state", str(tmp_path))
+    assert status == 0
+    assert not again & {"pydantic", "yaml"}  # validated before: baton.config.cache has it
 
 
 @pytest.fixture(scope="module")
