@@ -1,4 +1,4 @@
-"""asyncssh, imported without the shared-library search it runs at import time.
+"""asyncssh, imported without the shared-library search and the X.509 support it loads at import.
 
 On import, asyncssh looks for libnettle (the ``umac-*`` MACs) and liboqs (the sntrup761 key
 exchange) with :func:`ctypes.util.find_library`, which on Linux runs ``ldconfig -p`` for each
@@ -8,22 +8,40 @@ than any other part of baton's start-up (BENCHMARKS.md, "Start-up"). baton negot
 an AEAD cipher that needs no MAC, and curve25519 or ML-KEM key exchange (from ``cryptography``),
 so neither library is ever used: the search answers "not found" while asyncssh imports, as on a
 machine without them. Every other algorithm asyncssh offers is unchanged.
+
+asyncssh also tries to import its X.509 support (X.509 certificates as SSH host and user keys,
+RFC 6187, which OpenSSH does not implement): ``asyncssh.crypto.x509`` imports ``cryptography.x509``
+(20 modules, 13-17 ms of CPU) and then pyOpenSSL, which baton does not install, so in baton's
+environment that import always failed, after paying for ``cryptography.x509``. It now fails at
+once, and asyncssh goes on without X.509 exactly as before. Plain Ed25519, ECDSA and RSA keys,
+OpenSSH certificates (``*-cert.pub``, ``@cert-authority`` in known_hosts) and keys in the agent
+(security keys too) work as before; what a user with pyOpenSSL installed by hand loses is X.509
+host and client certificates, which baton never offered (its connections trust no X.509 CA).
 """
 
 from __future__ import annotations
 
 import ctypes.util
+import sys
 from types import ModuleType
+
+UNUSED_MODULES = ("asyncssh.crypto.x509",)
+"""Optional parts of asyncssh whose import fails while asyncssh imports, as if absent."""
 
 
 def import_asyncssh() -> ModuleType:
-    """The asyncssh module, imported without running ldconfig, gcc or ld."""
+    """The asyncssh module, imported without running ldconfig, gcc or ld, or X.509 support."""
     search = ctypes.util.find_library
     ctypes.util.find_library = _not_found
+    absent = [name for name in UNUSED_MODULES if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
     try:
         import asyncssh
     finally:
         ctypes.util.find_library = search
+        for name in absent:
+            del sys.modules[name]
     return asyncssh
 
 

@@ -143,6 +143,10 @@ class SSHTransport(Transport):
             "keepalive_interval": KEEPALIVE_INTERVAL,
             "keepalive_count_max": KEEPALIVE_COUNT_MAX,
             "encryption_algs": ENCRYPTION_ALGORITHMS,
+            # No X.509 certificates (see _asyncssh.py): not ~/.ssh/ca-bundle.crt or ~/.ssh/crt/,
+            # which asyncssh would otherwise read (a traceback without pyOpenSSL).
+            "x509_trusted_certs": None,
+            "x509_trusted_cert_paths": [],
         }
         if server.key_file is not None:
             options |= {"client_keys": [_private_key(server.key_file)], "agent_path": None}

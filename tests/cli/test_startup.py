@@ -95,6 +95,14 @@ def test_deploy_freezes_its_start_up_and_leaves_the_collector_on(
     assert failed_deploy["frozen"] > 20_000  # the library, manifest and plan: out of the way
 
 
+def test_deploy_loads_asyncssh_without_x509_certificate_support(
+    failed_deploy: dict[str, Any],
+) -> None:
+    modules = set(failed_deploy["modules"])
+    assert {"asyncssh", "cryptography.hazmat.primitives.ciphers.aead"} <= modules  # SSH ran
+    assert not {"cryptography.x509", "asyncssh.crypto.x509", "OpenSSL"} & modules
+
+
 def test_deploy_loads_no_other_command_module(failed_deploy: dict[str, Any]) -> None:
     others = set(COMMANDS.values()) - {COMMANDS["deploy"]}
     assert {"baton.cli.serve", "baton.cli.sandbox", "baton.cli.completion"} <= others

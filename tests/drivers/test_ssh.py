@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from baton import ConnectionError_
 from baton.config.model import Server
@@ -167,6 +171,32 @@ async def test_host_key_checking_can_be_turned_off(
     server = manifest_server(fleet, ssh_servers[0], known_hosts=empty, host_key_checking=False)
     async with SSHTransport(server) as transport:
         assert (await transport.run("echo in", timeout=10)).output == "in\n"
+
+
+async def test_x509_certificates_where_asyncssh_looks_by_default_are_ignored(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """baton, like OpenSSH, has no X.509 host keys: ~/.ssh/ca-bundle.crt changes nothing."""
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "ca-bundle.crt").write_bytes(self_signed_certificate())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    async with SSHTransport(server) as transport:
+        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+
+
+def self_signed_certificate() -> bytes:
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "baton test CA")])
+    now = datetime.now(UTC)
+    builder = x509.CertificateBuilder(
+        issuer_name=name,
+        subject_name=name,
+        public_key=key.public_key(),
+        serial_number=1,
+        not_valid_before=now,
+        not_valid_after=now + timedelta(days=1),
+    )
+    return builder.sign(key, None).public_bytes(Encoding.PEM)
 
 
 async def test_a_wrong_key_is_refused_with_a_clear_message(
