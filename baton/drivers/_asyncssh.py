@@ -22,7 +22,10 @@ host and client certificates, which baton never offered (its connections trust n
 from __future__ import annotations
 
 import ctypes.util
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 UNUSED_MODULES = ("asyncssh.crypto.x509",)
@@ -31,22 +34,56 @@ UNUSED_MODULES = ("asyncssh.crypto.x509",)
 
 def import_asyncssh() -> ModuleType:
     """The asyncssh module, imported without running ldconfig, gcc or ld, or X.509 support."""
+    with _no_library_search(), _absent(UNUSED_MODULES), _collector_paused():
+        import asyncssh
+    return asyncssh
+
+
+@contextmanager
+def _no_library_search() -> Iterator[None]:
     search = ctypes.util.find_library
     ctypes.util.find_library = _not_found
-    absent = [name for name in UNUSED_MODULES if name not in sys.modules]
-    for name in absent:
-        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
     try:
-        import asyncssh
+        yield
     finally:
         ctypes.util.find_library = search
-        for name in absent:
-            del sys.modules[name]
-    return asyncssh
 
 
 def _not_found(name: str) -> None:
     return None
+
+
+@contextmanager
+def _absent(names: tuple[str, ...]) -> Iterator[None]:
+    absent = [name for name in names if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
+    try:
+        yield
+    finally:
+        for name in absent:
+            del sys.modules[name]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while asyncssh imports, and its modules frozen if start-up was.
+
+    asyncssh is imported when a deploy first connects, after the command line froze its
+    start-up (baton/cli/common.py, ``starting``): its ~25,000 objects, which live as long as the
+    process, would otherwise meet the collector's passes during the import and after it (~3% of
+    a 10-server deploy's instructions). A process that froze nothing (a library user) is left
+    unfrozen: only the passes during the import are skipped.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count():
+            gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 asyncssh = import_asyncssh()
