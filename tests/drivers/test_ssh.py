@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -197,6 +199,62 @@ def self_signed_certificate() -> bytes:
         not_valid_after=now + timedelta(days=1),
     )
     return builder.sign(key, None).public_bytes(Encoding.PEM)
+
+
+@pytest.mark.parametrize("algorithm", ["ssh-rsa", "ecdsa-sha2-nistp256"])
+async def test_rsa_and_ecdsa_keys_log_in(
+    fleet: SshdFleet, ssh_servers: list[SandboxServer], tmp_path: Path, algorithm: str
+) -> None:
+    key = asyncssh.generate_private_key(algorithm)
+    key.write_private_key(tmp_path / "key")
+    with (fleet.directory / "authorized_keys").open("ab") as authorized:
+        authorized.write(key.export_public_key())
+    server = manifest_server(fleet, ssh_servers[0], key_file=tmp_path / "key")
+    async with SSHTransport(server) as transport:
+        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+
+
+async def test_an_openssh_certificate_in_the_agent_logs_in(
+    fleet: SshdFleet,
+    ssh_servers: list[SandboxServer],
+    agent: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authority, key = (asyncssh.generate_private_key("ssh-ed25519") for _ in range(2))
+    user = ssh_servers[0].user
+    certificate = authority.generate_user_certificate(key, "baton-test", principals=[user])
+    key.write_private_key(tmp_path / "id_ed25519")
+    (tmp_path / "id_ed25519").chmod(0o600)
+    certificate.write_certificate(tmp_path / "id_ed25519-cert.pub")  # ssh-add takes both
+    env = {"SSH_AUTH_SOCK": str(agent), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["ssh-add", "-q", str(tmp_path / "id_ed25519")], env=env, check=True)
+    # only the authority is trusted: the key alone is refused, the certificate accepted
+    (fleet.directory / "authorized_keys").write_bytes(
+        b"cert-authority " + authority.export_public_key()
+    )
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(agent))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default keys of this machine
+    server = manifest_server(fleet, ssh_servers[0], key_file=None, agent=True)
+    async with SSHTransport(server) as transport:
+        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+    assert f"Accepted publickey for {user} " in fleet.log_text()
+    assert "ED25519-CERT" in fleet.log_text() and "ID baton-test" in fleet.log_text()
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[Path]:
+    """A real ssh-agent, listening on a socket of its own."""
+    socket = tmp_path / "agent.sock"
+    process = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield socket
+    finally:
+        process.kill()
+        process.wait()
 
 
 async def test_a_wrong_key_is_refused_with_a_clear_message(
