@@ -18,6 +18,7 @@ miss: the cache can make a deploy start sooner, never fail.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -92,10 +93,11 @@ def _key(name: str, data: bytes) -> str:
     return "manifest-" + digest.hexdigest()
 
 
+@functools.cache
 def _validator_version() -> str:
     """What validation depends on besides the file: this package's sources and pydantic's
     (their sizes and modification times, as Python's own bytecode cache does), found without
-    importing pydantic."""
+    importing pydantic; once per process, as the code it describes is imported once."""
     pydantic = importlib.util.find_spec("pydantic")
     sources = sorted(_CONFIG_SOURCES.glob("*.py"))
     if pydantic is not None and pydantic.origin is not None:

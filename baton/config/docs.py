@@ -13,21 +13,17 @@ import textwrap
 import typing
 from typing import Any
 
-from baton.config.validation import Frozen, is_model, keys
+from baton.config.validation import Frozen, is_model, keys, per_model
 
 
+@per_model
 def field_docs(model: type[Frozen]) -> dict[str, str]:
     """Field name -> its docstring on one line, inherited fields included."""
-    if model not in _DOCS:
-        docs: dict[str, str] = {}
-        for cls in reversed(model.__mro__):
-            if is_model(cls) and cls is not Frozen:
-                docs |= _class_docs(cls)
-        _DOCS[model] = docs
-    return _DOCS[model]
-
-
-_DOCS: dict[type[Frozen], dict[str, str]] = {}
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if is_model(cls) and cls is not Frozen:
+            docs |= _class_docs(cls)
+    return docs
 
 
 def _class_docs(cls: type) -> dict[str, str]:

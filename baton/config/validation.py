@@ -11,7 +11,9 @@ metadata it stands for, made when pydantic builds a validator. A deploy whose ma
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard, TypeVar
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Check:
@@ -70,39 +73,40 @@ def json_schema(model: type[Any]) -> dict[str, Any]:
     return _adapter(model).json_schema(mode="validation")
 
 
+def per_model(compute: Callable[[type[Any]], R]) -> Callable[[type[Any]], R]:
+    """``compute`` run once per model class, then remembered (``functools.cache``, which mypy
+    will not let take a plain class as its argument)."""
+    results: dict[type[Any], R] = {}
+
+    @functools.wraps(compute)
+    def remembered(model: type[Any]) -> R:
+        if model not in results:
+            results[model] = compute(model)
+        return results[model]
+
+    return remembered
+
+
+@per_model
 def _adapter(model: type[Any]) -> TypeAdapter[Any]:
-    if model not in _ADAPTERS:
-        from pydantic import TypeAdapter
+    from pydantic import TypeAdapter
 
-        _ADAPTERS[model] = TypeAdapter(model)
-    return _ADAPTERS[model]
-
-
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+    return TypeAdapter(model)
 
 
 @dataclass(frozen=True)
 class Key:
     """One key a model takes: what it holds (``Annotated`` stripped) and its default."""
 
-    name: str
     annotation: Any
     required: bool
     default: Any = None
 
 
+@per_model
 def keys(model: type[Any]) -> dict[str, Key]:
     """The keys of a model class, in order (a field with ``metadata={"key": False}``, set by
     the loader, is not one)."""
-    if model not in _KEYS:
-        _KEYS[model] = _keys(model)
-    return _KEYS[model]
-
-
-_KEYS: dict[type[Any], dict[str, Key]] = {}
-
-
-def _keys(model: type[Any]) -> dict[str, Key]:
     hints = typing.get_type_hints(model, include_extras=True)
     found = {}
     for field in dataclasses.fields(model):
@@ -112,9 +116,7 @@ def _keys(model: type[Any]) -> dict[str, Key]:
         if field.default_factory is not dataclasses.MISSING:
             default = field.default_factory()
         required = default is dataclasses.MISSING
-        found[field.name] = Key(
-            field.name, _strip(hints[field.name]), required, None if required else default
-        )
+        found[field.name] = Key(_strip(hints[field.name]), required, None if required else default)
     return found
 
 
