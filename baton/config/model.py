@@ -8,6 +8,7 @@ a manifest into them (:mod:`baton.config.validation`), and checks that span seve
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import string
@@ -17,7 +18,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
-from baton.config.validation import Check, Frozen, keys
+from baton.config.validation import Check, Frozen
 
 Name = Annotated[
     str, Check("StringConstraints", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
@@ -149,7 +150,7 @@ class BalancerHost(Frozen):
 
     def as_server(self, name: str) -> Server:
         """This host as a server, so the SSH transport can reach it."""
-        return Server(name=name, **{k: getattr(self, k) for k in keys(BalancerHost)})
+        return Server(name=name, **dataclasses.asdict(self))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ always starts a real key; the options follow.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import types
 import typing
@@ -91,7 +92,7 @@ def _absent(name: str, field: Key, indent: str) -> Lines:
     if default == () and (example := _example_item(name, field, indent)):
         return [f"{indent}# {line[len(indent) :]}" for line in example]
     if isinstance(default, Frozen):
-        block = _given(name, field, _plain_model(default), indent, full=True)
+        block = _given(name, field, dataclasses.asdict(default), indent, full=True)
         return [f"{indent}# {line[len(indent) :]}" for line in block]
     return [f"{indent}# {name}: {_yaml(default)}".rstrip()]
 
@@ -166,21 +167,6 @@ def _yaml(value: Any) -> str:
         _plain(value), default_flow_style=True, sort_keys=False, width=10**6, allow_unicode=True
     )
     return text.removesuffix("\n").removesuffix("\n...").strip()
-
-
-def _plain_model(model: Frozen) -> dict[str, Any]:
-    """A model's keys and values (nested models as mappings), as a manifest would give them."""
-    return {name: _unmodel(getattr(model, name)) for name in keys(type(model))}
-
-
-def _unmodel(value: Any) -> Any:
-    if isinstance(value, Frozen):
-        return _plain_model(value)
-    if isinstance(value, tuple):
-        return tuple(_unmodel(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _unmodel(v) for k, v in value.items()}
-    return value
 
 
 def _plain(value: Any) -> Any:

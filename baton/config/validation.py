@@ -52,6 +52,7 @@ class Frozen:
     ``baton init`` writes."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = {"strict": True, "extra": "forbid"}
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # each subclass's own
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
