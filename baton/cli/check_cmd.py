@@ -31,7 +31,7 @@ MARKS = {"ok": "ok", "warning": "warning", "problem": "PROBLEM", "not checked": 
 findings are imported by the handler, not here: see baton.cli.common)."""
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "check",
         help="check everything a deploy needs, changing nothing",
@@ -43,9 +43,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_manifest(parser)
     add_json(parser)
     parser.set_defaults(handler=run_check)
-
-
-REGISTER = {"check": register}
 
 
 def run_check(args: argparse.Namespace) -> int:

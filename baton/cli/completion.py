@@ -72,7 +72,7 @@ complete -c baton -f -a '(__baton_complete)'
 SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "completion",
         help="print a shell completion script",
@@ -87,9 +87,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("shell", choices=SHELLS)
     parser.set_defaults(handler=print_script)
-
-
-REGISTER = {"completion": register}
 
 
 def print_script(args: argparse.Namespace) -> int:

@@ -113,14 +113,6 @@ def register_recover(commands: argparse._SubParsersAction[argparse.ArgumentParse
     recover.set_defaults(handler=recover_servers)
 
 
-REGISTER = {
-    "plan": register_plan,
-    "deploy": register_deploy,
-    "rollback": register_rollback,
-    "recover": register_recover,
-}
-
-
 def _add_lock_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock-wait",

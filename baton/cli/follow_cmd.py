@@ -25,7 +25,7 @@ exit status: that deploy's (0 succeeded, 1 failed or abandoned, 130 cancelled)
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_listen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listen = commands.add_parser(
         "listen",
         help="follow the running deploy of an application, or wait for the next one",
@@ -37,9 +37,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_app(listen)
     listen.add_argument("--quiet", action="store_true", help="the summary only")
     listen.set_defaults(handler=listen_for_deploy)
-
-
-REGISTER = {"listen": register}
 
 
 def listen_for_deploy(args: argparse.Namespace) -> int:

@@ -95,9 +95,6 @@ def register_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser
     schema.set_defaults(handler=print_schema)
 
 
-REGISTER = {"init": register_init, "schema": register_schema}
-
-
 def print_schema(args: argparse.Namespace) -> int:
     from baton.config.schema import manifest_schema
 

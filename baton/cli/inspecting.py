@@ -84,14 +84,6 @@ def register_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
-REGISTER = {
-    "config": register_config,
-    "history": register_history,
-    "show": register_show,
-    "lock": register_lock,
-}
-
-
 def config_show(args: argparse.Namespace) -> int:
     from baton.planning import values_in_force
 

@@ -52,8 +52,8 @@ COMMANDS = {
     "demo": "baton.cli.sandbox",
     "serve": "baton.cli.serve",
 }
-"""Each command and the module whose ``REGISTER`` adds it, in the order ``baton --help`` lists
-them (tests/cli/test_startup.py checks the two agree)."""
+"""Each command and the module whose ``register_<command>`` adds it, in the order ``baton --help``
+lists them (tests/cli/test_startup.py checks that every such function is here)."""
 
 COMPLETE = "__complete"
 """The first word of the calls the completion scripts make (:mod:`baton.cli.completion`)."""
@@ -73,7 +73,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in [known for known in COMMANDS if known == command] or COMMANDS:
-        import_module(COMMANDS[name]).REGISTER[name](commands)
+        getattr(import_module(COMMANDS[name]), f"register_{name}")(commands)
     return parser
 
 

@@ -19,7 +19,7 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_profile(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from baton.cli.deploying import add_one_off_choices
 
     parser = commands.add_parser(
@@ -47,9 +47,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         add_app(sub)
         sub.add_argument("name", metavar="NAME")
         sub.set_defaults(handler=handler)
-
-
-REGISTER = {"profile": register}
 
 
 def save_profile(args: argparse.Namespace) -> int:

@@ -131,9 +131,6 @@ def register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     parser.set_defaults(handler=_demo)
 
 
-REGISTER = {"sandbox": register_sandbox, "demo": register_demo}
-
-
 def _up(args: argparse.Namespace) -> int:
     if args.servers < 1 or args.lag < 0 or (args.waits is not None and args.waits < 0):
         print("baton: error: --servers must be at least 1, --lag and --waits >= 0", file=sys.stderr)

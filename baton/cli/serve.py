@@ -28,7 +28,7 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "serve",
         help="web dashboard: deploy, deploy with options, and watch it happen",
@@ -68,9 +68,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="turn on the deploy webhook, signed with the secret in this file",
     )
     parser.set_defaults(handler=serve)
-
-
-REGISTER = {"serve": register}
 
 
 def serve(args: argparse.Namespace) -> int:

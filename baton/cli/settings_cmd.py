@@ -21,7 +21,7 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_settings(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "settings",
         help="show or change an application's settings",
@@ -48,9 +48,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_app(list_)
     add_json(list_)
     list_.set_defaults(handler=list_settings)
-
-
-REGISTER = {"settings": register}
 
 
 def get_setting(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_state(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "state",
         help="move baton's state, e.g. into PostgreSQL for a team",
@@ -33,9 +33,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     copy.add_argument("--from", dest="source", required=True, metavar="DIR|URL")
     copy.add_argument("--to", dest="target", required=True, metavar="DIR|URL")
     copy.set_defaults(handler=copy_state)
-
-
-REGISTER = {"state": register}
 
 
 def copy_state(args: argparse.Namespace) -> int:

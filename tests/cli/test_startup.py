@@ -129,11 +129,13 @@ def test_a_command_parser_holds_that_command_alone_with_the_same_help() -> None:
 
 
 def test_every_module_that_registers_commands_is_in_the_table() -> None:
-    """A module's REGISTER and the table in main.py name the same commands: a command missing
-    from the table would be missing from ``baton --help``; one missing from REGISTER fails."""
+    """A module's ``register_<command>`` functions and the table in main.py name the same
+    commands: a command missing from the table would be missing from ``baton --help``; one
+    the table names without its function fails."""
     for module in pkgutil.iter_modules(baton.cli.__path__, "baton.cli."):
-        register = getattr(import_module(module.name), "REGISTER", {})
-        assert set(register) == {c for c, m in COMMANDS.items() if m == module.name}, module.name
+        names = vars(import_module(module.name))
+        register = {n.removeprefix("register_") for n in names if n.startswith("register_")}
+        assert register == {c for c, m in COMMANDS.items() if m == module.name}, module.name
 
 
 def test_a_bad_or_missing_command_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
