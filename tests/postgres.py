@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from baton.sandbox.processes import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "postgres"
@@ -43,17 +44,11 @@ def _as_postgres(*command: str) -> None:
     subprocess.run(["runuser", "-u", USER, "--", *command], check=True, capture_output=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def running_cluster() -> Iterator[Cluster]:
     directory = Path(tempfile.mkdtemp(prefix="baton-pg-", dir="/tmp"))
     shutil.chown(directory, USER, USER)
-    data, port = directory / "data", _free_port()
+    data, port = directory / "data", free_port()
     try:
         _as_postgres(str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from baton.sandbox.processes import terminate
+from baton.sandbox.processes import Started, free_port
 
 HAPROXY = "/usr/sbin/haproxy"
 STATE_FILE = "server-state"
@@ -26,21 +26,14 @@ STATE_FILE = "server-state"
 
 
 @dataclass
-class HAProxyProcess:
-    """A running HAProxy; ``stop()`` ends it and is safe to call twice."""
+class HAProxyProcess(Started):
+    """A running HAProxy."""
 
     socket: Path
     frontend_url: str
     config: Path
     log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        terminate(self.process)
 
 
 def start_haproxy(
@@ -60,7 +53,7 @@ def start_haproxy(
     """
     directory.mkdir(parents=True, exist_ok=True)
     admin_socket = directory / "haproxy.sock"
-    port = frontend_port or _free_port()
+    port = frontend_port or free_port()
     config = directory / "haproxy.cfg"
     config.write_text(_config(admin_socket, port, backend, servers, httpchk, check_interval_ms))
     log = directory / "haproxy.log"
@@ -125,13 +118,6 @@ def save_server_state(admin_socket: Path) -> Path:
     path = admin_socket.with_name(STATE_FILE)
     path.write_bytes(reply)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_for_socket(haproxy: HAProxyProcess, limit: float = 10) -> None:

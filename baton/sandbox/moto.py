@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baton.sandbox.haproxy import _free_port
-from baton.sandbox.processes import in_use, terminate
+from baton.sandbox.processes import Started, free_port, in_use
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -29,24 +28,17 @@ CREDENTIALS = {
 
 
 @dataclass
-class MotoServer:
-    """A running moto_server; ``stop()`` ends it and is safe to call twice."""
+class MotoServer(Started):
+    """A running moto_server."""
 
     endpoint_url: str
     process: subprocess.Popen[bytes] = field(repr=False)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        terminate(self.process)
 
 
 def start_moto(log: Path, port: int | None = None, *, authenticate: bool = False) -> MotoServer:
     """Start ``python -m moto.server`` on 127.0.0.1; ``authenticate`` makes it check every
     request's credentials (and, having no users, refuse them all)."""
-    port = port or _free_port()
+    port = port or free_port()
     env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if authenticate else {})}
     with log.open("ab") as output:
         process = subprocess.Popen(

@@ -15,24 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton.drivers.http import get
-from baton.sandbox.haproxy import _free_port
-from baton.sandbox.processes import blocking, terminate
+from baton.sandbox.processes import Started, blocking, free_port
 
 NGINX = "/usr/sbin/nginx"
 
 
 @dataclass
-class NginxProcess:
-    """A running nginx; ``stop()`` ends it (and its workers) and is safe to call twice."""
+class NginxProcess(Started):
+    """A running nginx; ``stop()`` is a fast shutdown, which ends its workers too."""
 
     directory: Path
     frontend_url: str
     upstream: str
     process: subprocess.Popen[bytes] = field(repr=False)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     @property
     def upstream_file(self) -> Path:
@@ -51,9 +46,6 @@ class NginxProcess:
         """nginx with this instance's prefix and configuration, as the driver's ``command``."""
         return f"{NGINX} -p {shlex.quote(str(self.directory))} -c {shlex.quote(str(self.config))}"
 
-    def stop(self) -> None:
-        terminate(self.process)  # fast shutdown: the workers go too
-
 
 def start_nginx(
     directory: Path, upstream: str, members: list[str], frontend_port: int | None = None
@@ -64,7 +56,7 @@ def start_nginx(
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "logs").mkdir(exist_ok=True)
-    port = frontend_port or _free_port()
+    port = frontend_port or free_port()
     servers = "".join(f"    server {member};\n" for member in members)
     (directory / "upstream.conf").write_text(f"upstream {upstream} {{\n{servers}}}\n")
     (directory / "nginx.conf").write_text(_config(directory, upstream, port))

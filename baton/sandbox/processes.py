@@ -58,6 +58,27 @@ def terminate(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
         process.wait()
 
 
+class Started:
+    """A process the sandbox started (HAProxy, nginx, moto): its pid, and ``stop()``, which is
+    safe to call twice."""
+
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        terminate(self.process)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     end = time.monotonic() + DEADLINE
     while not condition():
