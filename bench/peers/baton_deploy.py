@@ -17,6 +17,8 @@ from baton.state import Store
 from bench.peers import Invocation, Tool
 from bench.workload import APPLICATION, BACKEND, RELEASE, STEPS, Context
 
+BATON = [sys.executable, "-m", "baton"]
+
 
 class Baton(Tool):
     name = "baton"
@@ -35,7 +37,7 @@ class Baton(Tool):
         # The manifest is validated once, as by the `baton plan` an operator runs before a
         # deploy: every measured deploy then finds it in baton's cache (baton-cold: never).
         subprocess.run(
-            [*self._baton(ctx), "plan", "-s", APPLICATION, "-f", str(ctx.workdir / "baton.yml"),
+            [*BATON, "plan", "-s", APPLICATION, "-f", str(ctx.workdir / "baton.yml"),
              "--state", str(ctx.workdir / "state")],
             check=True, capture_output=True, env={**os.environ, **self._environment(ctx)},
         )  # fmt: skip
@@ -43,15 +45,12 @@ class Baton(Tool):
     def invocation(self, ctx: Context, version: str) -> Invocation:
         return Invocation(
             [
-                *self._baton(ctx), "deploy", "-s", APPLICATION,
+                *BATON, "deploy", "-s", APPLICATION,
                 "-f", str(ctx.workdir / "baton.yml"), "--state", str(ctx.workdir / "state"),
                 f"--{ctx.mode}", "--version", version, "--json",
             ],
             env=self._environment(ctx),
         )  # fmt: skip
-
-    def _baton(self, ctx: Context) -> list[str]:
-        return [sys.executable, "-m", "baton"]
 
     def _environment(self, ctx: Context) -> dict[str, str]:
         """baton's cache of validated manifests in the tool's own directory, never the user's."""
