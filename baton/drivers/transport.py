@@ -30,6 +30,11 @@ class CommandResult:
     def ok(self) -> bool:
         return self.exit_status == 0 and not self.timed_out
 
+    @property
+    def status(self) -> str:
+        """As a step's status is recorded: succeeded, timed out or failed."""
+        return "succeeded" if self.ok else ("timed out" if self.timed_out else "failed")
+
 
 class Transport(abc.ABC):
     """Runs commands on one server. Use as an async context manager."""

@@ -343,7 +343,7 @@ class Engine:
         finally:
             if action.local:
                 await transport.close()
-        status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
+        status = result.status
         self._step_finished(run, step.name, status, result.exit_status, started, output)
         what = "hook" if action.hook else "step"
         if result.ok:

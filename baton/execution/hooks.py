@@ -68,8 +68,11 @@ class DeployHooks:
             return f"hook {step.name} on {server.name}: {exc}"
         finally:
             await transport.close()
-        status = "succeeded" if result.ok else ("timed out" if result.timed_out else "failed")
-        emit(_finished(server, step.name, status, result.exit_status, started, on_output.close()))
+        emit(
+            _finished(
+                server, step.name, result.status, result.exit_status, started, on_output.close()
+            )
+        )
         if result.ok:
             return None
         if result.timed_out:
