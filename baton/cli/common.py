@@ -75,9 +75,9 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
     """The state; commands that only look open it ``read_only`` (see Store)."""
-    from baton.state import Store, default_state
+    from baton.state.opening import open_state
 
-    return Store(args.state or default_state(), read_only=read_only)
+    return open_state(args.state, read_only=read_only)
 
 
 def shown(location: str) -> str:
