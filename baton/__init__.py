@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from baton._exceptions import (
     BatonError,
     ConnectionError_,
-    DeployFailed,
     HealthCheckError,
     InputError,
     LoadBalancerError,
@@ -82,7 +81,6 @@ __all__ = [
     "BatonError",
     "CheckReport",
     "ConnectionError_",
-    "DeployFailed",
     "DeployOptions",
     "DeployReport",
     "Drivers",

@@ -11,8 +11,7 @@ BatonError                      -- anything baton reports without a traceback
 ├── HealthCheckError            -- a server did not become healthy in time
 ├── VerificationError           -- a canary failed its verification
 ├── LoadBalancerError           -- a load balancer refused, or disagrees with what was set
-├── LockError                   -- another deploy of the application holds the lock
-└── DeployFailed                -- the deploy did not succeed; holds every server's outcome
+└── LockError                   -- another deploy of the application holds the lock
 """
 
 from __future__ import annotations
@@ -91,7 +90,3 @@ class StateWriteError(StateError):
     stops as on Ctrl-C. The message names the state and the reason."""
 
     exit_code = 1
-
-
-class DeployFailed(BatonError):
-    """A deploy ended without success; the message summarises where each server stands."""

@@ -27,7 +27,7 @@ from baton._exceptions import (
 )
 from baton.config import Manifest
 from baton.execution import Drivers
-from baton.web import api, hooks, pages, profile_pages
+from baton.web import api, pages, profile_pages, webhook
 from baton.web.auth import Credentials
 from baton.web.dashboard import Dashboard, NotFound, NotRunning
 from baton.web.security import HeadAsGet, SecurityHeaders
@@ -68,7 +68,7 @@ def create_app(
     app.include_router(pages.public)
     app.include_router(pages.router)
     app.include_router(api.router)
-    app.include_router(hooks.router)
+    app.include_router(webhook.router)
     app.include_router(profile_pages.router)
     api.name_applications(app, list(dashboard.manifests))
     add_error_handlers(app)

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from baton.cli.main import main
-from baton.web.hooks import signature
+from baton.web.webhook import signature
 from tests.web.fakes import FakeFleet
 from tests.web.test_api import follow
 from tests.web.test_session import log_in
