@@ -15,7 +15,7 @@ from baton.execution.connections import Attempt
 from baton.execution.environment import StepEnvironment
 from baton.execution.findings import Finding, Status
 from baton.execution.health import check_once, check_url
-from baton.execution.runner import unknown_servers
+from baton.execution.preflight import BalancerAnswer
 
 COMMAND_TIMEOUT = 10.0
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -30,7 +30,6 @@ _SSH_ADVICE = (
     ("timed out", "check the address and that nothing blocks port {port}; raise "
      "connect_timeout for a slow link"),
 )  # fmt: skip
-Memberships = Mapping[str, Membership] | BatonError
 
 
 def ssh_finding(server: Server, attempt: Attempt) -> Finding:
@@ -118,14 +117,18 @@ def _first_word(command: str) -> str | None:
 
 
 def membership_finding(
-    manifest: Manifest, index: int, server: Server, membership: Memberships
+    manifest: Manifest, index: int, server: Server, answer: BalancerAnswer
 ) -> Finding:
     """What the load balancer at ``index`` says of ``server``."""
-    lb = manifest.load_balancers[index]
+    lb, membership = manifest.load_balancers[index], answer.membership
     if isinstance(membership, BatonError):
         return Finding(server.name, lb.name, Status.SKIPPED, "the load balancer did not answer")
-    if server.name in unknown_servers(manifest, membership):
-        return _unknown(lb, index, server, membership)
+    if server.name in answer.unknown(manifest):
+        return _unknown(lb, index, server, membership, answer.refusal(manifest))
+    if server.name not in membership:
+        detail = "not known to it: baton took it out (per its journal)"
+        advice = "the next deploy (or `baton recover`) puts it back once its health check passes"
+        return Finding(server.name, lb.name, Status.WARNING, detail, advice)
     state = membership[server.name]
     if state is Membership.IN_ROTATION:
         return Finding(server.name, lb.name, Status.OK, state.value)
@@ -139,7 +142,11 @@ def membership_finding(
 
 
 def _unknown(
-    lb: LoadBalancer, index: int, server: Server, membership: Mapping[str, Membership]
+    lb: LoadBalancer,
+    index: int,
+    server: Server,
+    membership: Mapping[str, Membership],
+    refusal: BatonError | None,
 ) -> Finding:
     member = lb.member_name(server.name)
     known = ", ".join(sorted(membership)) or "none"
@@ -150,6 +157,7 @@ def _unknown(
         f"load balancer {lb.name} does not know server {member} (it knows: {known})",
         f"add {member} to the load balancer, or map {server.name} to its name there under "
         f"load_balancers[{index}].servers",
+        error=refusal,
     )
 
 

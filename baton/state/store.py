@@ -31,6 +31,9 @@ from baton.state.records import (
 )
 from baton.state.schema import NOTIFICATIONS_SINCE, current_version, upgrade
 
+EMPTY = "/nonexistent/baton-empty-state"
+"""A state directory that is never there (see :meth:`Store.empty`)."""
+
 
 def default_state_dir() -> Path:
     """``$BATON_STATE``, else ``$XDG_STATE_HOME/baton``, else ``~/.local/state/baton``."""
@@ -69,6 +72,12 @@ class Store:
         self.location = self._db.location
         if self._db.writable:
             upgrade(self._db)
+
+    @classmethod
+    def empty(cls) -> Store:
+        """A state that holds nothing, in memory: what there is before the first deploy, for
+        a command that only looks (an SQLite state read-only where there is none is empty)."""
+        return cls(EMPTY, read_only=True)
 
     def close(self) -> None:
         self._db.close()
