@@ -120,9 +120,10 @@ async def _run_deploy(
             plan.application,
             plan.version,
             plan.strategy.value,
-            {**plan_to_dict(plan), "targets": [[s.address, s.port] for s in plan.manifest.servers]},
+            plan_to_dict(plan),
             values_to_apply(plan.manifest),
             holder,
+            targets=[(s.address, s.port) for s in plan.manifest.servers],
         )
         recorder = Recorder(store, deploy_id)
         hooks = DeployHooks(plan, drivers.open_transport, environment)
