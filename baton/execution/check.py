@@ -20,12 +20,7 @@ from baton.config import Manifest, Server
 from baton.drivers import Transport
 from baton.drivers.bundle import Drivers
 from baton.execution import prepare
-from baton.execution.check_server import (
-    health_finding,
-    membership_finding,
-    ssh_finding,
-    steps_finding,
-)
+from baton.execution.check_server import health_finding, ssh_finding, steps_finding
 from baton.execution.connections import Connections
 from baton.execution.environment import StepEnvironment
 from baton.execution.findings import APPLICATION, CheckReport, Finding, Status
@@ -34,6 +29,7 @@ from baton.execution.preflight import (
     ask_balancers,
     file_findings,
     lock_findings,
+    membership_finding,
     secret_findings,
     state_space_findings,
 )

@@ -3,10 +3,9 @@
 The manifest's files, the secrets, the state's room, the lock, and every load balancer: it
 answers, its driver's own checks pass (:meth:`LoadBalancerDriver.preflight`: nginx's include and
 workers, a cloud group's credentials) and it knows every server but those baton itself took out
-(per the journal). ``baton deploy`` stops at the first problem, raising its error
-(:func:`~baton.execution.findings.require`, or
-:func:`balancers_ready`); ``baton check`` reports every finding. Both ask
-here, so one cannot pass what the other refuses.
+(per the journal). Each problem found carries the error a deploy raises for it: ``baton deploy``
+stops at the first (:func:`~baton.execution.findings.require`, as :func:`balancers_ready` does),
+``baton check`` reports every finding. Both ask here, so one cannot pass what the other refuses.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ from baton._exceptions import (
     ManifestError,
     StateWriteError,
 )
-from baton.config import LoadBalancer, Manifest
+from baton.config import LoadBalancer, Manifest, Server
 from baton.config.checks import check_server_files, resolve_secret
 from baton.drivers import LoadBalancerDriver, Membership
-from baton.execution.findings import APPLICATION, Finding, Status
+from baton.execution.findings import APPLICATION, Finding, Status, require
 from baton.execution.recovery import stranded
 from baton.state import DeployRecord, LockHolder, Store
 from baton.state.database import is_url
@@ -165,9 +164,8 @@ class BalancerAnswer:
         """The manifest's servers it does not know and baton did not take out."""
         if isinstance(self.membership, BatonError):
             return []
-        return [
-            name for name in unknown_servers(manifest, self.membership) if name not in self.left_out
-        ]
+        known, ours = self.membership, self.left_out
+        return [s.name for s in manifest.servers if s.name not in known and s.name not in ours]
 
     def refusal(self, manifest: Manifest) -> BatonError | None:
         """Why a deploy must not start here: the driver's error, or every server it does
@@ -222,11 +220,55 @@ async def balancers_ready(
     """A deploy's balancer preflight: raise the first refusal (in manifest order); return the
     drivers' warnings for the deploy to show."""
     answers = await ask_balancers(manifest, drivers, store)
-    for answer in answers:
-        refusal = answer.refusal(manifest)
-        if refusal is not None:
-            raise refusal
+    for index, answer in enumerate(answers):
+        require([answer.finding(), *(membership_finding(manifest, index, s, answer)
+                                     for s in manifest.servers)])  # fmt: skip
     return [note for answer in answers for note in answer.notes]
+
+
+def membership_finding(
+    manifest: Manifest, index: int, server: Server, answer: BalancerAnswer
+) -> Finding:
+    """What the load balancer at ``index`` says of ``server``."""
+    lb, membership = manifest.load_balancers[index], answer.membership
+    if isinstance(membership, BatonError):
+        return Finding(server.name, lb.name, Status.SKIPPED, "the load balancer did not answer")
+    if server.name in answer.unknown(manifest):
+        return _unknown(lb, index, server, membership, answer.refusal(manifest))
+    if server.name not in membership:
+        detail = "not known to it: baton took it out (per its journal)"
+        advice = "the next deploy (or `baton recover`) puts it back once its health check passes"
+        return Finding(server.name, lb.name, Status.WARNING, detail, advice)
+    state = membership[server.name]
+    if state is Membership.IN_ROTATION:
+        return Finding(server.name, lb.name, Status.OK, state.value)
+    if state is Membership.OUT_OF_ROTATION:
+        advice = "a serial deploy puts it back after its health check; a parallel one does not"
+        detail = "out of rotation (maintenance or drain)"
+    else:
+        advice = "look at the application on it: the load balancer's own health check fails"
+        detail = "down: enabled, but failing the load balancer's health checks"
+    return Finding(server.name, lb.name, Status.WARNING, detail, advice)
+
+
+def _unknown(
+    lb: LoadBalancer,
+    index: int,
+    server: Server,
+    membership: Mapping[str, Membership],
+    refusal: BatonError | None,
+) -> Finding:
+    member = lb.member_name(server.name)
+    known = ", ".join(sorted(membership)) or "none"
+    return Finding(
+        server.name,
+        lb.name,
+        Status.PROBLEM,
+        f"load balancer {lb.name} does not know server {member} (it knows: {known})",
+        f"add {member} to the load balancer, or map {server.name} to its name there under "
+        f"load_balancers[{index}].servers",
+        error=refusal,
+    )
 
 
 def left_out(store: Store, application: str) -> set[tuple[str, str]]:
@@ -236,8 +278,3 @@ def left_out(store: Store, application: str) -> set[tuple[str, str]]:
         for entry in store.journal_entries(application)
         if (entry.action, entry.state) != ("add", "done")
     }
-
-
-def unknown_servers(manifest: Manifest, membership: Mapping[str, object]) -> list[str]:
-    """The manifest's servers a load balancer's membership does not list."""
-    return [s.name for s in manifest.servers if s.name not in membership]

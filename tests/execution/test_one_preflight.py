@@ -5,6 +5,8 @@ of load balancer (each driver's ``preflight`` made to fail) and the fake one."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,11 @@ from baton.drivers import LoadBalancerDriver, Membership
 from baton.drivers.bundle import Drivers
 from baton.drivers.factory import LOAD_BALANCER_DRIVERS
 from baton.drivers.fake import FakeFleet
-from baton.state import Store
+from baton.execution.check import check
+from baton.execution.findings import Status
+from baton.execution.preflight import balancers_ready
+from baton.state import JournalEntry, LockHolder, Store
+from tests.manifests import manifest
 
 ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"
 BALANCERS = {
@@ -90,3 +96,27 @@ def test_a_driver_preflight_failure_fails_check_and_refuses_deploy(
     assert fleet.timeline.commands() == looked_up  # no step ran
     assert fleet.removals() == []
     assert Store(state).deploys() == []
+
+
+async def test_a_server_baton_took_out_and_the_balancer_forgot_is_no_problem_for_either(
+    tmp_path: Path,
+) -> None:
+    """A cloud target group forgets a deregistered target: neither check nor deploy refuses a
+    server the journal says baton took out; check warns, as it does of the killed deploy."""
+    m = manifest(2, migration=False)
+    fleet, store = FakeFleet(m), Store(tmp_path)
+    dead = LockHolder(deploy_id=0, host=os.uname().nodename, pid=2**22 + 7)
+    killed = store.start_deploy("shop", "v1", "serial", {}, [], dead)
+    store.journal(JournalEntry("shop", "main", "web2", "remove", "done", killed, time.time()))
+    del fleet.load_balancers["main"].state["web2"]
+    report = await check(m, store, drivers=fleet.drivers(), environ={})
+    web2 = report.of_server("web2")["main"]
+    assert (web2.status, web2.detail) == (
+        Status.WARNING,
+        "not known to it: baton took it out (per its journal)",
+    )
+    assert report.ok, report.problems
+    assert await balancers_ready(m, fleet.load_balancers, store) == []  # a deploy's own
+    del fleet.load_balancers["main"].state["web1"]
+    with pytest.raises(LoadBalancerError, match=r"does not know server\(s\) web1; it has: none"):
+        await balancers_ready(m, fleet.load_balancers, store)
