@@ -30,6 +30,7 @@ from baton.execution.findings import APPLICATION, Finding, Status, require
 from baton.execution.recovery import stranded
 from baton.state import DeployRecord, LockHolder, Store
 from baton.state.database import is_url
+from baton.state.journal import BalancerJournal
 
 LOCAL_LOCKS = Path.home() / ".cache" / "baton"
 """Where per-server locks live when the state is in PostgreSQL: they then keep apart the
@@ -271,10 +272,10 @@ def _unknown(
     )
 
 
-def left_out(store: Store, application: str) -> set[tuple[str, str]]:
+def left_out(journal: BalancerJournal, application: str) -> set[tuple[str, str]]:
     """(load balancer, server) pairs whose last journalled change is not a finished add."""
     return {
         (entry.load_balancer, entry.server)
-        for entry in store.journal_entries(application)
+        for entry in journal.journal_entries(application)
         if (entry.action, entry.state) != ("add", "done")
     }
