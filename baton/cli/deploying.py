@@ -277,12 +277,12 @@ def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[st
     report = _run(args, store, plan, secrets)
     result: dict[str, Any] = _report_dict(report)
     rollback = _run_async(roll_back_if_needed(report, store, run=_runner(args, store, secrets)))
-    if rollback is not None and rollback.report is None:
+    if rollback is not None and rollback.report is not None:
+        result["rollback"] = _report_dict(rollback.report)
+    elif rollback is not None:
         result["rollback"] = {"note": rollback.note}
         if not args.json:
             print(f"automatic rollback: none: {rollback.note}")
-    elif rollback is not None and rollback.report is not None:
-        result["rollback"] = _report_dict(rollback.report)
     if args.json:
         print_json(result)
     return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
@@ -296,7 +296,8 @@ def _run(
 
 
 def _run_async(work: Coroutine[Any, Any, _T]) -> _T:
-    import asyncio
+    with starting():
+        import asyncio
 
     return asyncio.run(work)
 
