@@ -30,6 +30,7 @@ from baton.execution.preflight import (
     file_findings,
     lock_findings,
     membership_finding,
+    plan_findings,
     secret_findings,
     state_space_findings,
 )
@@ -53,6 +54,7 @@ async def check(
     secrets, findings = secret_findings(manifest, os.environ if environ is None else environ)
     findings = [
         _manifest_finding(manifest),
+        *plan_findings(plan),
         *findings,
         *state_space_findings(store),
         *lock_findings(manifest, store),

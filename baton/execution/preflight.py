@@ -18,6 +18,7 @@ from pathlib import Path
 
 from baton._exceptions import (
     BatonError,
+    InputError,
     LoadBalancerError,
     LockError,
     ManifestError,
@@ -28,6 +29,7 @@ from baton.config.checks import check_server_files, resolve_secret
 from baton.drivers import LoadBalancerDriver, Membership
 from baton.execution.findings import APPLICATION, Finding, Status, require
 from baton.execution.recovery import stranded
+from baton.planning import Plan
 from baton.state import DeployRecord, LockHolder, Store
 from baton.state.database import is_url
 from baton.state.journal import BalancerJournal
@@ -80,6 +82,15 @@ def taken_over(unfinished: DeployRecord, holder: LockHolder | None) -> str:
         f"deploy #{unfinished.id} never finished: {why}; it is now recorded as abandoned, and "
         "servers it left out of rotation are recovered first"
     )
+
+
+def plan_findings(plan: Plan) -> list[Finding]:
+    """A problem when the plan cannot start: deploy.min_in_service out of a serial deploy's
+    reach (the detail says what to do)."""
+    why = plan.floor_out_of_reach
+    if why is None:
+        return []
+    return [Finding(APPLICATION, "plan", Status.PROBLEM, why, error=InputError(why))]
 
 
 def file_findings(manifest: Manifest) -> dict[str, Finding]:

@@ -6,18 +6,20 @@ of load balancer (each driver's ``preflight`` made to fail) and the fake one."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from baton import LoadBalancerError
+from baton import InputError, LoadBalancerError
 from baton.cli.main import main
 from baton.config import LoadBalancer, parse_manifest
 from baton.drivers import LoadBalancerDriver, Membership
 from baton.drivers.bundle import Drivers
 from baton.drivers.factory import LOAD_BALANCER_DRIVERS
 from baton.drivers.fake import FakeFleet
+from baton.execution import run_deploy
 from baton.execution.check import check
 from baton.execution.findings import Status
 from baton.execution.preflight import balancers_ready
@@ -120,3 +122,22 @@ async def test_a_server_baton_took_out_and_the_balancer_forgot_is_no_problem_for
     del fleet.load_balancers["main"].state["web1"]
     with pytest.raises(LoadBalancerError, match=r"does not know server\(s\) web1; it has: none"):
         await balancers_ready(m, fleet.load_balancers, store)
+
+
+async def test_a_floor_a_serial_deploy_cannot_keep_fails_check_as_it_refuses_deploy(
+    tmp_path: Path,
+) -> None:
+    m = manifest(2, migration=False)
+    fleet, store = FakeFleet(m), Store(tmp_path)
+    store.set_setting("shop", "deploy.min_in_service", "2")
+    report = await check(m, store, drivers=fleet.drivers(), environ={})
+    [problem] = report.problems
+    assert (problem.check, problem.detail) == (
+        "plan",
+        "deploy.min_in_service is 2 but shop has 2 server(s): taking one out leaves at most 1 "
+        "in rotation, so a serial deploy cannot start (`baton settings set -s shop "
+        "deploy.min_in_service 1`, or --parallel)",
+    )
+    with pytest.raises(InputError, match=re.escape(problem.detail)):
+        await run_deploy(report.plan, store, drivers=fleet.drivers())
+    assert store.deploys() == []
