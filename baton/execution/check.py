@@ -12,6 +12,7 @@ balancer change, nothing run on a server but ``command -v`` and a command health
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -50,7 +51,7 @@ async def check(
     when there is no state yet (no settings, no lock, nothing deployed); ``environ`` holds
     the secrets' variables (default: this process's environment)."""
     started = time.monotonic()
-    plan = prepare(manifest, store or Store.empty(), DeployOptions(release_version(None)))
+    plan = _plan(manifest, store)
     secrets, findings = secret_findings(manifest, os.environ if environ is None else environ)
     findings = [
         _manifest_finding(manifest),
@@ -76,6 +77,16 @@ async def check(
     if manifest.deploy.health_check is None:
         findings.append(_no_health_check())
     return CheckReport(manifest, tuple(findings), plan, time.monotonic() - started)
+
+
+def _plan(manifest: Manifest, store: Store | None) -> Plan:
+    """The plan a deploy would follow now, as ``baton deploy`` makes it (no state yet: as an
+    empty state gives it)."""
+    options = DeployOptions(release_version(None))
+    if store is not None:
+        return prepare(manifest, store, options)
+    with contextlib.closing(Store.empty()) as empty:
+        return prepare(manifest, empty, options)
 
 
 def _manifest_finding(manifest: Manifest) -> Finding:
