@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton._exceptions import InputError
 from baton.cli.common import (
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from baton.planning import DeployOptions, Plan
     from baton.settings import Ramp
     from baton.state import Store
+
+_T = TypeVar("_T")
 
 DEPLOY_EPILOG = """\
 The strategy comes from --serial/--parallel/--batch if given (this deploy only; the setting is
@@ -269,20 +271,18 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
-    from baton.execution.autorollback import rollback_plan
+    """The deploy, then the library's automatic rollback when it failed and its plan asks."""
+    from baton.execution.autorollback import roll_back_if_needed
 
     report = _run(args, store, plan, secrets)
     result: dict[str, Any] = _report_dict(report)
-    if report.result.status == "failed" and plan.auto_rollback:
-        rollback = rollback_plan(report, store)
-        if isinstance(rollback, str):
-            result["rollback"] = {"note": rollback}
-            if not args.json:
-                print(f"automatic rollback: none: {rollback}")
-        else:
-            if not args.json:
-                print(f"automatic rollback of deploy #{report.deploy_id}:", flush=True)
-            result["rollback"] = _report_dict(_run(args, store, rollback, secrets))
+    rollback = _run_async(roll_back_if_needed(report, store, run=_runner(args, store, secrets)))
+    if rollback is not None and rollback.report is not None:
+        result["rollback"] = _report_dict(rollback.report)
+    elif rollback is not None:
+        result["rollback"] = {"note": rollback.note}
+        if not args.json:
+            print(f"automatic rollback: none: {rollback.note}")
     if args.json:
         print_json(result)
     return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
@@ -292,25 +292,44 @@ def _run(
     args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]
 ) -> DeployReport:
     """One deploy with live progress; the summary printed unless --json."""
+    return _run_async(_runner(args, store, secrets)(plan))
+
+
+def _run_async(work: Coroutine[Any, Any, _T]) -> _T:
     with starting():
         import asyncio
 
-        from baton.cli.progress import make_renderer
-        from baton.execution import run_deploy
-        from baton.planning import render_plan
+    return asyncio.run(work)
 
+
+def _runner(
+    args: argparse.Namespace, store: Store, secrets: dict[str, str]
+) -> Callable[[Plan], Coroutine[Any, Any, DeployReport]]:
+    """How this command runs a deploy (the release's, or its automatic rollback): its plan
+    shown, live progress, Ctrl-C handled; the summary printed unless --json."""
+
+    async def run(plan: Plan) -> DeployReport:
+        with starting():
+            from baton.cli.progress import make_renderer
+            from baton.execution import run_deploy
+            from baton.planning import render_plan
+
+            if plan.rollback_of is not None and not args.json:
+                print(f"automatic rollback of deploy #{plan.rollback_of}:", flush=True)
+            if not args.json:
+                print(render_plan(plan), flush=True)
+            live = sys.stdout.isatty() and not args.json
+            renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
+            deploy = run_deploy(
+                plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets
+            )
+        report = await _interruptible(deploy)
+        renderer.close()
         if not args.json:
-            print(render_plan(plan), flush=True)
-        live = sys.stdout.isatty() and not args.json
-        renderer = make_renderer(plan, live=live, quiet=args.quiet or args.json)
-        deploy = run_deploy(
-            plan, store, sinks=[renderer], lock_wait=args.lock_wait, secrets=secrets
-        )
-    report = asyncio.run(_interruptible(deploy))
-    renderer.close()
-    if not args.json:
-        print(f"deploy #{report.deploy_id} {report.result.summary()}", flush=True)
-    return report
+            print(f"deploy #{report.deploy_id} {report.result.summary()}", flush=True)
+        return report
+
+    return run
 
 
 def _report_dict(report: DeployReport) -> dict[str, Any]:

@@ -9,7 +9,7 @@ compatible (the old release keeps serving against the new schema during any roll
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from baton.drivers.bundle import Drivers
@@ -70,14 +70,21 @@ async def roll_back_if_needed(
     drivers: Drivers | None = None,
     sinks: Sequence[EventSink] = (),
     secrets: Mapping[str, str] | None = None,
+    run: Callable[[Plan], Awaitable[DeployReport]] | None = None,
 ) -> AutoRollback | None:
-    """None unless ``report`` failed and its plan rolls back automatically."""
+    """None unless ``report`` failed and its plan rolls back automatically: the one policy of
+    the command line and the dashboard. ``run`` runs the rollback's plan the caller's way (the
+    command line's: its plan shown, live progress, Ctrl-C); by default :func:`run_deploy` with
+    ``drivers``, ``sinks`` and ``secrets``."""
     if report.result.status != "failed" or not report.plan.auto_rollback:
         return None
     plan = rollback_plan(report, store)
     if isinstance(plan, str):
         return AutoRollback(None, plan)
-    rollback = await run_deploy(plan, store, drivers=drivers, sinks=sinks, secrets=secrets)
+    if run is None:
+        rollback = await run_deploy(plan, store, drivers=drivers, sinks=sinks, secrets=secrets)
+    else:
+        rollback = await run(plan)
     servers = ", ".join(o.server for o in rollback.result.servers)
     return AutoRollback(
         rollback,

@@ -1,8 +1,10 @@
 """``baton check``: what a deploy checks before it changes anything, and more, changing nothing.
 
-The same preflight as :func:`baton.execution.runner.run_deploy` (files, secrets, every load
-balancer answering and knowing every server, every server connecting, the lock), plus what a
-deploy only finds out half-way: each step's first command exists on each server and each health
+The preflight of :func:`baton.execution.runner.run_deploy`, from the same functions
+(:mod:`baton.execution.preflight`: files, secrets, the state's room, the lock, every load
+balancer answering, passing its driver's checks and knowing every server, every server
+connecting) and on the plan a deploy would follow now, plus what a deploy only finds out
+half-way: each step's first command exists on each server and each health
 check answers now. Every server is checked at once. Nothing is written: no state, no load
 balancer change, nothing run on a server but ``command -v`` and a command health check.
 """
@@ -10,29 +12,31 @@ balancer change, nothing run on a server but ``command -v`` and a command health
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Mapping
 
-from baton._exceptions import BatonError, ManifestError
 from baton.config import Manifest, Server
-from baton.config.checks import check_server_files, resolve_secret
-from baton.drivers import LoadBalancerDriver, Transport
+from baton.drivers import Transport
 from baton.drivers.bundle import Drivers
-from baton.execution.check_server import (
-    Memberships,
-    health_finding,
-    membership_finding,
-    ssh_finding,
-    steps_finding,
-)
+from baton.execution import prepare
+from baton.execution.check_server import health_finding, ssh_finding, steps_finding
 from baton.execution.connections import Connections
 from baton.execution.environment import StepEnvironment
 from baton.execution.findings import APPLICATION, CheckReport, Finding, Status
-from baton.execution.recovery import stranded
+from baton.execution.preflight import (
+    BalancerAnswer,
+    ask_balancers,
+    file_findings,
+    lock_findings,
+    membership_finding,
+    plan_findings,
+    secret_findings,
+    state_space_findings,
+)
 from baton.execution.runner import opened
-from baton.planning import DeployOptions, Plan, build_plan, release_version
-from baton.settings import Settings
+from baton.planning import DeployOptions, Plan, release_version
 from baton.state import Store
 
 
@@ -48,17 +52,23 @@ async def check(
     the secrets' variables (default: this process's environment)."""
     started = time.monotonic()
     plan = _plan(manifest, store)
-    secrets, findings = _secrets(manifest, os.environ if environ is None else environ)
-    findings = [_manifest_finding(manifest), *findings, *_lock_findings(manifest, store)]
+    secrets, findings = secret_findings(manifest, os.environ if environ is None else environ)
+    findings = [
+        _manifest_finding(manifest),
+        *plan_findings(plan),
+        *findings,
+        *state_space_findings(store),
+        *lock_findings(manifest, store),
+    ]
     environment = StepEnvironment.build(manifest, secrets, complete=False)
     async with opened(manifest, drivers or Drivers.real()) as (load_balancers, connections):
-        memberships, ssh = await asyncio.gather(
-            _memberships(manifest, load_balancers), _connect(manifest, connections)
+        answers, ssh = await asyncio.gather(
+            ask_balancers(manifest, load_balancers, store), _connect(manifest, connections)
         )
-        findings += _balancer_findings(manifest, memberships)
+        findings += [answer.finding() for answer in answers]
         per_server = await asyncio.gather(
             *(
-                _server(manifest, s, connections.opened(s), memberships, environment, plan)
+                _server(manifest, s, connections.opened(s), answers, environment, plan)
                 for s in manifest.servers
             )
         )
@@ -70,12 +80,13 @@ async def check(
 
 
 def _plan(manifest: Manifest, store: Store | None) -> Plan:
-    """The plan a deploy would follow now: its values in force and wait estimate."""
-    options = DeployOptions(version=release_version(None))
-    if store is None:
-        return build_plan(manifest, Settings(), options)
-    settings = Settings.from_stored(store.settings(manifest.application))
-    return build_plan(manifest, settings, options, store.applied_values(manifest.application))
+    """The plan a deploy would follow now, as ``baton deploy`` makes it (no state yet: as an
+    empty state gives it)."""
+    options = DeployOptions(release_version(None))
+    if store is not None:
+        return prepare(manifest, store, options)
+    with contextlib.closing(Store.empty()) as empty:
+        return prepare(manifest, empty, options)
 
 
 def _manifest_finding(manifest: Manifest) -> Finding:
@@ -84,52 +95,6 @@ def _manifest_finding(manifest: Manifest) -> Finding:
         f"{len(manifest.deploy.steps)} step(s)"
     )
     return Finding(APPLICATION, "manifest", Status.OK, f"{manifest.source}: {counts}")
-
-
-def _secrets(
-    manifest: Manifest, environ: Mapping[str, str]
-) -> tuple[dict[str, str], list[Finding]]:
-    values: dict[str, str] = {}
-    findings: list[Finding] = []
-    for name in manifest.deploy.secrets:
-        try:
-            values[name] = resolve_secret(manifest, name, environ)
-        except ManifestError as exc:
-            advice = "give it a value where the manifest says, or correct the manifest"
-            findings.append(Finding(APPLICATION, "secrets", Status.PROBLEM, str(exc), advice))
-    if not findings:
-        text = f"{len(values)} secret(s), each with a value" if values else "none in the manifest"
-        findings.append(Finding(APPLICATION, "secrets", Status.OK, text))
-    return values, findings
-
-
-def _lock_findings(manifest: Manifest, store: Store | None) -> list[Finding]:
-    if store is None:
-        return [Finding(APPLICATION, "lock", Status.OK, "free (no state yet)")]
-    return [_lock(manifest, store), *(_stranded(name) for name in stranded(manifest, store))]
-
-
-def _lock(manifest: Manifest, store: Store) -> Finding:
-    holder = store.lock_holder(manifest.application)
-    if holder is None:
-        return Finding(APPLICATION, "lock", Status.OK, "free")
-    if holder.alive():
-        detail = f"a deploy is running: {holder.describe()}"
-        advice = "wait for it to finish, or deploy with --lock-wait SECONDS"
-        return Finding(APPLICATION, "lock", Status.PROBLEM, detail, advice)
-    detail = f"held by {holder.describe()}, which is gone"
-    advice = "the next deploy takes the lock over and recovers what it left out"
-    return Finding(APPLICATION, "lock", Status.WARNING, detail, advice)
-
-
-def _stranded(server: str) -> Finding:
-    return Finding(
-        APPLICATION,
-        "recovery",
-        Status.WARNING,
-        f"{server} was left out of rotation by a deploy that did not finish",
-        "the next deploy (or `baton recover`) puts it back once its health check passes",
-    )
 
 
 def _no_health_check() -> Finding:
@@ -141,45 +106,11 @@ def _no_health_check() -> Finding:
 async def _connect(manifest: Manifest, connections: Connections) -> dict[str, Finding]:
     """Each server's SSH finding; servers whose key or known_hosts file is missing are not
     tried (their connection would fail for that reason)."""
-    findings: dict[str, Finding] = {}
-    ready: list[Server] = []
-    for index, server in enumerate(manifest.servers):
-        try:
-            check_server_files(manifest, index)
-        except ManifestError as exc:
-            advice = "correct the path in the manifest, or create the file"
-            findings[server.name] = Finding(server.name, "ssh", Status.PROBLEM, str(exc), advice)
-            continue
-        ready.append(server)
+    findings = file_findings(manifest)
+    ready = [server for server in manifest.servers if server.name not in findings]
     attempts = await connections.open_each(ready)
     for server in ready:
         findings[server.name] = ssh_finding(server, attempts[server.name])
-    return findings
-
-
-async def _memberships(
-    manifest: Manifest, drivers: Mapping[str, LoadBalancerDriver]
-) -> list[Memberships]:
-    """Each load balancer's membership (in manifest order), or why it did not answer."""
-
-    async def ask(driver: LoadBalancerDriver) -> Memberships:
-        try:
-            return await driver.membership()
-        except BatonError as exc:
-            return exc
-
-    return list(await asyncio.gather(*(ask(drivers[lb.name]) for lb in manifest.load_balancers)))
-
-
-def _balancer_findings(manifest: Manifest, memberships: list[Memberships]) -> list[Finding]:
-    findings = []
-    for lb, membership in zip(manifest.load_balancers, memberships, strict=True):
-        if isinstance(membership, BatonError):
-            advice = "is it running, and are its connection settings in the manifest right?"
-            findings.append(Finding(APPLICATION, lb.name, Status.PROBLEM, str(membership), advice))
-        else:
-            detail = f"answers; it knows {len(membership)} server(s)"
-            findings.append(Finding(APPLICATION, lb.name, Status.OK, detail))
     return findings
 
 
@@ -187,7 +118,7 @@ async def _server(
     manifest: Manifest,
     server: Server,
     transport: Transport | None,
-    memberships: list[Memberships],
+    answers: list[BalancerAnswer],
     environment: StepEnvironment,
     plan: Plan,
 ) -> list[Finding]:
@@ -197,7 +128,6 @@ async def _server(
         health_finding(manifest, server, transport, environment, plan.version),
     )
     balancers = [
-        membership_finding(manifest, index, server, membership)
-        for index, membership in enumerate(memberships)
+        membership_finding(manifest, index, server, answer) for index, answer in enumerate(answers)
     ]
     return [steps, *balancers, health]

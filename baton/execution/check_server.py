@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
 
-from baton._exceptions import BatonError
-from baton.config import LoadBalancer, Manifest, Server
+from baton.config import Manifest, Server
 from baton.config.templates import render, values_for
-from baton.drivers import Membership, Transport
+from baton.drivers import Transport
 from baton.execution.connections import Attempt
 from baton.execution.environment import StepEnvironment
 from baton.execution.findings import Finding, Status
 from baton.execution.health import check_once, check_url
-from baton.execution.runner import unknown_servers
 
 COMMAND_TIMEOUT = 10.0
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -30,7 +27,6 @@ _SSH_ADVICE = (
     ("timed out", "check the address and that nothing blocks port {port}; raise "
      "connect_timeout for a slow link"),
 )  # fmt: skip
-Memberships = Mapping[str, Membership] | BatonError
 
 
 def ssh_finding(server: Server, attempt: Attempt) -> Finding:
@@ -115,42 +111,6 @@ def _first_word(command: str) -> str | None:
         if not _ASSIGNMENT.match(word):
             return None if word in _SHELL_SYNTAX or word[0] in "(){;&|<>" else word
     return None
-
-
-def membership_finding(
-    manifest: Manifest, index: int, server: Server, membership: Memberships
-) -> Finding:
-    """What the load balancer at ``index`` says of ``server``."""
-    lb = manifest.load_balancers[index]
-    if isinstance(membership, BatonError):
-        return Finding(server.name, lb.name, Status.SKIPPED, "the load balancer did not answer")
-    if server.name in unknown_servers(manifest, membership):
-        return _unknown(lb, index, server, membership)
-    state = membership[server.name]
-    if state is Membership.IN_ROTATION:
-        return Finding(server.name, lb.name, Status.OK, state.value)
-    if state is Membership.OUT_OF_ROTATION:
-        advice = "a serial deploy puts it back after its health check; a parallel one does not"
-        detail = "out of rotation (maintenance or drain)"
-    else:
-        advice = "look at the application on it: the load balancer's own health check fails"
-        detail = "down: enabled, but failing the load balancer's health checks"
-    return Finding(server.name, lb.name, Status.WARNING, detail, advice)
-
-
-def _unknown(
-    lb: LoadBalancer, index: int, server: Server, membership: Mapping[str, Membership]
-) -> Finding:
-    member = lb.member_name(server.name)
-    known = ", ".join(sorted(membership)) or "none"
-    return Finding(
-        server.name,
-        lb.name,
-        Status.PROBLEM,
-        f"load balancer {lb.name} does not know server {member} (it knows: {known})",
-        f"add {member} to the load balancer, or map {server.name} to its name there under "
-        f"load_balancers[{index}].servers",
-    )
 
 
 async def health_finding(

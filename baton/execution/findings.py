@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from baton._exceptions import BatonError
 from baton.config import Manifest
 from baton.planning import Plan
 
@@ -33,6 +35,9 @@ class Finding:
     advice: str = ""
     seconds: float | None = None
     """How long it took, where that matters (connecting)."""
+    error: BatonError | None = field(default=None, compare=False, repr=False)
+    """What a deploy raises for this problem (:func:`require`): the same error, message and
+    exit status the operator gets from ``baton deploy``."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -43,6 +48,14 @@ class Finding:
             "advice": self.advice,
             "seconds": self.seconds,
         }
+
+
+def require(findings: Iterable[Finding]) -> None:
+    """Raise the error of the first problem among ``findings``: how a deploy stops at the first
+    problem where ``baton check`` reports them all."""
+    for finding in findings:
+        if finding.status is Status.PROBLEM and finding.error is not None:
+            raise finding.error
 
 
 @dataclass(frozen=True)

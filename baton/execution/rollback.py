@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from baton._exceptions import InputError
-from baton.state import Store
+from baton.state.deploys import Deploys
 
 
-def rollback_version(store: Store, application: str, to: int | None = None) -> str:
+def rollback_version(store: Deploys, application: str, to: int | None = None) -> str:
     """The version of deploy ``to``, or the last successful one that is not the newest deploy's."""
     if to is not None:
         record = store.deploy(to)

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from baton._exceptions import InputError, LoadBalancerError, LockError, StateWriteError
+from baton._exceptions import InputError, LockError, StateWriteError
 from baton.config import Manifest
 from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
@@ -28,6 +28,7 @@ from baton.execution.notify import Notifier
 from baton.execution.observed import observed, snapshot
 from baton.execution.preflight import (
     LOCAL_LOCKS,
+    balancers_ready,
     check_state_space,
     state_directory,
     taken_over,
@@ -110,7 +111,7 @@ async def _run_deploy(
         check_state_space(directory)
     await wait_for_lock(store, plan.application, lock_wait)
     async with opened(plan.manifest, drivers) as (load_balancers, connections):
-        notes = await _preflight(plan.manifest, load_balancers, _left_out(store, plan.application))
+        notes = await balancers_ready(plan.manifest, load_balancers, store)
         await connections.open_all(plan.manifest.servers)
         previous = store.lock_holder(plan.application)
         unfinished = store.unfinished(plan.application)
@@ -119,9 +120,10 @@ async def _run_deploy(
             plan.application,
             plan.version,
             plan.strategy.value,
-            {**plan_to_dict(plan), "targets": [[s.address, s.port] for s in plan.manifest.servers]},
+            plan_to_dict(plan),
             values_to_apply(plan.manifest),
             holder,
+            targets=[(s.address, s.port) for s in plan.manifest.servers],
         )
         recorder = Recorder(store, deploy_id)
         hooks = DeployHooks(plan, drivers.open_transport, environment)
@@ -254,47 +256,6 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
                 f"deploy; {verb} ({outcome.detail})"
             )
         )
-
-
-async def _preflight(
-    manifest: Manifest,
-    load_balancers: Mapping[str, LoadBalancerDriver],
-    left_out: set[tuple[str, str]],
-) -> list[str]:
-    """Every load balancer answers and knows every server, before anything changes; return the
-    drivers' warnings. A server baton itself took out (``left_out``: per the journal, by load
-    balancer) may be missing: a cloud target group forgets a deregistered target."""
-    notes: list[str] = []
-    for lb in manifest.load_balancers:
-        driver = load_balancers[lb.name]
-        notes += await driver.preflight()
-        membership = await driver.membership()
-        missing = [
-            name
-            for name in unknown_servers(manifest, membership)
-            if (lb.name, name) not in left_out
-        ]
-        if missing:
-            raise LoadBalancerError(
-                f"load balancer {lb.name} ({lb.describe()}) does not know server(s) "
-                f"{', '.join(lb.member_name(s) for s in missing)}; it has: "
-                f"{', '.join(sorted(membership)) or 'none'}"
-            )
-    return notes
-
-
-def _left_out(store: Store, application: str) -> set[tuple[str, str]]:
-    """(load balancer, server) pairs whose last journalled change is not a finished add."""
-    return {
-        (entry.load_balancer, entry.server)
-        for entry in store.journal_entries(application)
-        if (entry.action, entry.state) != ("add", "done")
-    }
-
-
-def unknown_servers(manifest: Manifest, membership: Mapping[str, object]) -> list[str]:
-    """The manifest's servers a load balancer's membership does not list."""
-    return [s.name for s in manifest.servers if s.name not in membership]
 
 
 def _started(plan: Plan, deploy_id: int) -> DeployStarted:

@@ -1,5 +1,5 @@
-"""State: settings, applied values, deploy history, lock, journal and profiles (SQLite or
-PostgreSQL)."""
+"""State: settings, applied values, deploy history, lock, journal, notifications and profiles
+(SQLite or PostgreSQL), one repository module per kind of record; :class:`Store` opens them all."""
 
 from baton.state.records import (
     AppliedValue,

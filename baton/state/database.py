@@ -49,6 +49,16 @@ class Database(abc.ABC):
         """Release the connection."""
 
 
+class Repository:
+    """One kind of record over a :class:`Database`: the one class that writes its SQL.
+
+    :class:`baton.state.store.Store` is every repository at once, over one connection; a
+    repository can also be opened alone over the same database (as one needs another's)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+
 def is_url(location: str | Path) -> bool:
     """True for a PostgreSQL URL; anything else names an SQLite state directory."""
     return str(location).startswith(("postgresql://", "postgres://"))

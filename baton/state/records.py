@@ -73,7 +73,10 @@ class DeployRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DeployRecord:
-        return cls(**{**row, "plan": json.loads(row["plan"])})
+        """The record of a deploys row (its servers, the targets column, are not part of it:
+        :meth:`baton.state.deploys.Deploys.deployed_servers` reads them)."""
+        fields = {key: value for key, value in row.items() if key != "targets"}
+        return cls(**{**fields, "plan": json.loads(row["plan"])})
 
     @property
     def duration(self) -> float | None:

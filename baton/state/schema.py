@@ -118,10 +118,17 @@ CREATE TABLE IF NOT EXISTS notifications (
 )
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+V4 = """
+ALTER TABLE deploys ADD COLUMN targets TEXT
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 """Version N is reached by applying MIGRATIONS[N - 1]."""
 NOTIFICATIONS_SINCE = MIGRATIONS.index(V3) + 1
 """The version with the notifications table: a state opened read-only may be older."""
+TARGETS_SINCE = MIGRATIONS.index(V4) + 1
+"""The version where a deploy's servers are a column of their own (``targets``, JSON
+[[address, port], ...]), no longer a key its plan carried."""
 
 VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1),"

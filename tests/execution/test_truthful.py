@@ -216,10 +216,10 @@ def test_plan_warns_when_another_application_deploys_to_the_same_servers(
     store = Store(tmp_path)
     holder = LockHolder(deploy_id=0, host="here", pid=1)
     billing = store.start_deploy(
-        "billing", "b1", "serial", {"targets": [["127.0.1.2", 22]]}, [], holder
+        "billing", "b1", "serial", {}, [], holder, targets=[("127.0.1.2", 22)]
     )
     store.finish_deploy(billing, "succeeded", "")
-    store.start_deploy("other", "o1", "serial", {"targets": [["127.0.1.2", 2222]]}, [], holder)
+    store.start_deploy("other", "o1", "serial", {}, [], holder, targets=[("127.0.1.2", 2222)])
     warnings = prepare(manifest(3), store, SERIAL).warnings
     assert [w for w in warnings if "also deploys" in w] == [
         "application billing also deploys to web2 (same address and port): each one's history "

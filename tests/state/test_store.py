@@ -174,9 +174,40 @@ def test_an_old_sqlite_state_is_upgraded_in_place(tmp_path: Path) -> None:
     assert holder is not None and holder.heartbeat is not None
 
 
+def test_the_servers_of_deploys_recorded_before_their_column_are_still_known(
+    tmp_path: Path,
+) -> None:
+    """A deploy recorded by a baton of schema version 3 kept its servers in its plan."""
+    import sqlite3
+
+    directory = tmp_path / "old"
+    directory.mkdir()
+    old = sqlite3.connect(directory / "baton.sqlite3")
+    for migration in MIGRATIONS[:3]:
+        old.executescript(migration.replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT"))
+    old.execute("CREATE TABLE schema_version (one INTEGER PRIMARY KEY, version INTEGER)")
+    old.execute("INSERT INTO schema_version VALUES (1, 3)")
+    old.execute(
+        "INSERT INTO deploys (application, version, strategy, status, started_at, plan)"
+        " VALUES ('billing', 'b0', 'serial', 'succeeded', 1.0, ?)",
+        ('{"targets": [["10.0.0.1", 22]]}',),
+    )
+    old.commit()
+    old.close()
+    looking = Store(directory, read_only=True)
+    assert looking.deployed_servers() == {"billing": {("10.0.0.1", 22)}}
+    looking.close()
+    store = Store(directory)
+    assert current_version(store._db) == len(MIGRATIONS)
+    assert store.deployed_servers() == {"billing": {("10.0.0.1", 22)}}
+    _start(store, app="shop")
+    assert store.deployed_servers() == {"billing": {("10.0.0.1", 22)}, "shop": set()}
+
+
 def test_events_page_by_kind_and_limit_and_other_apps_targets_are_known(store: Store) -> None:
+    holder = LockHolder.this_process()
     deploy = store.start_deploy(
-        "billing", "b1", "serial", {"targets": [["10.0.0.1", 22]]}, (), LockHolder.this_process()
+        "billing", "b1", "serial", {}, (), holder, targets=[("10.0.0.1", 22)]
     )
     kinds = ["stage", "load_balancer", "output", "load_balancer", "output"]
     store.record(deploy, [StoredEvent(n, 1.0, k, {}) for n, k in enumerate(kinds, 1)], [], [])

@@ -1,0 +1,66 @@
+"""``baton deploy`` rolls a failed canary back by the library's one policy
+(:func:`baton.execution.autorollback.roll_back_if_needed`, the dashboard's too): the rollback
+printed as a deploy of its own, or why there is none, and in --json under ``"rollback"``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from baton.cli.main import main
+from baton.config import parse_manifest
+from baton.drivers.bundle import Drivers
+from baton.drivers.fake import FakeFleet
+from tests.manifests import manifest_text
+
+VERIFY = "  verify:\n    command: probe {server}\n    duration: 0.3\n    interval: 0.1\n"
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FakeFleet, list[str]]:
+    """A fake fleet of three behind the real command line, with a canary of one."""
+    path = tmp_path / "baton.yml"
+    path.write_text(manifest_text(3, migration=False) + VERIFY)
+    fleet = FakeFleet(parse_manifest(path.read_text()))
+    monkeypatch.setattr(Drivers, "real", classmethod(lambda cls: fleet.drivers()))
+    arguments = ["-s", "shop", "-f", str(path), "--state", str(tmp_path / "state")]
+    assert main(["settings", "set", *arguments[:2], *arguments[4:], "deploy.canary", "1"]) == 0
+    return fleet, arguments
+
+
+def test_a_failed_canary_is_rolled_back_as_a_deploy_of_its_own(
+    shop: tuple[FakeFleet, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet, arguments = shop
+    assert main(["deploy", *arguments, "--version", "v1", "--quiet"]) == 0
+    fleet.script.on(r"^web1: probe", exit_status=1)
+    capsys.readouterr()
+    assert main(["deploy", *arguments, "--version", "v2", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "\nautomatic rollback of deploy #2:\n" in out
+    rollback = out[out.index("automatic rollback of deploy #2:") :]
+    assert "\ndeploy #3 " in rollback and "  web1: succeeded - now serving v1" in rollback
+    assert fleet.timeline.commands("web1")[-2:] == ["fetch v1", "restart web1"]
+    assert main(["deploy", *arguments, "--version", "v3", "--json", "--quiet"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["deploy_id"], report["status"]) == (4, "failed")
+    rollback = report["rollback"]
+    assert (rollback["deploy_id"], rollback["status"], rollback["rollback_of"]) == (
+        5,
+        "succeeded",
+        4,
+    )
+
+
+def test_without_an_earlier_success_it_says_why_there_is_no_rollback(
+    shop: tuple[FakeFleet, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet, arguments = shop
+    fleet.script.on(r"probe", exit_status=1)
+    assert main(["deploy", *arguments, "--version", "v1", "--quiet"]) == 1
+    why = "no earlier successful version of shop to go back to; web1 left"
+    assert f"automatic rollback: none: {why}\n" in capsys.readouterr().out
+    assert main(["deploy", *arguments, "--version", "v2", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["rollback"] == {"note": why}
