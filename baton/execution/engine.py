@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from baton._exceptions import (
     StepError,
     VerificationError,
 )
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import LoadBalancerDriver, Membership, Transport
@@ -116,7 +116,7 @@ class Engine:
         load_balancers: Mapping[str, LoadBalancerDriver],
         emit: EventSink,
         journal: Journal = _no_journal,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         environment: StepEnvironment | None = None,
         lock_server: ServerLock = _no_lock,
     ) -> None:
@@ -126,9 +126,9 @@ class Engine:
         self.load_balancers = load_balancers
         self.emit = emit
         self._journal = journal
-        self._sleep = sleep
+        self.clock = clock
         self._lock_server = lock_server
-        self._read_back = ReadBack(load_balancers, emit, sleep)
+        self._read_back = ReadBack(load_balancers, emit, clock)
         self._outcomes: dict[str, ServerOutcome] = {}
         self._base: dict[str, ServerOutcome] = {}
         """Each outcome before the load balancers' word on rotation was added to it."""
@@ -191,7 +191,7 @@ class Engine:
         return shared
 
     async def _run_server(self, run: _ServerRun, wave: WaveRun) -> None:
-        run.started_at = time.time()
+        run.started_at = self.clock.time()
         try:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
@@ -233,7 +233,7 @@ class Engine:
             await self._add(run, action.load_balancers)
         elif isinstance(action, Wait):
             self._stage(run, Stage.WAITING, f"{action.seconds}s ({action.reason})")
-            await self._sleep(action.seconds)
+            await self.clock.sleep(action.seconds)
         elif isinstance(action, RunStep):
             await self._confirm_out(run, f"before step {action.step.name}")
             await self._run_step(run, action)
@@ -292,15 +292,15 @@ class Engine:
         A server put back a moment ago may still be failing the load balancer's own health
         checks; waiting for it (up to the health check deadline) is what keeps capacity.
         """
-        deadline = time.monotonic() + self._capacity_deadline()
+        deadline = self.clock.monotonic() + self._capacity_deadline()
         while (others := await self._others_in_rotation(run, name)) < self.plan.min_in_service:
-            if time.monotonic() >= deadline:
+            if self.clock.monotonic() >= deadline:
                 raise LoadBalancerError(
                     f"{run.name}: not removed from {name}: only {others} other server(s) in "
                     f"rotation, deploy.min_in_service is {self.plan.min_in_service}"
                 )
             self._stage(run, Stage.QUEUED, f"waiting for {name} to have capacity")
-            await self._sleep(CAPACITY_POLL)
+            await self.clock.sleep(CAPACITY_POLL)
 
     def _capacity_deadline(self) -> float:
         check = self.plan.manifest.deploy.health_check
@@ -322,7 +322,7 @@ class Engine:
         assert run.transport is not None
         self._stage(run, Stage.STEP, step.name)
         self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
-        started = time.time()
+        started = self.clock.time()
         output = StepOutputStream(server, step.name, self._environment.mask, self.emit)
         command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
@@ -381,7 +381,7 @@ class Engine:
         self._stage(run, Stage.HEALTH_CHECK)
         values = self._template_values(run.plan.server)
         passed, attempts, detail = await wait_until_healthy(
-            check, values, run.transport, self._environment.variables
+            check, values, run.transport, self._environment.variables, self.clock
         )
         self.emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
         if not passed:
@@ -400,7 +400,7 @@ class Engine:
             self._environment.variables,
         )
         verdict = await verify(
-            canary, self.load_balancers, action.seconds, action.max_error_rate, self._sleep
+            canary, self.load_balancers, action.seconds, action.max_error_rate, self.clock
         )
         self.emit(Verified(server=run.name, passed=verdict.passed, detail=verdict.detail))
         if not verdict.passed:
@@ -421,7 +421,7 @@ class Engine:
         """Report ``run``'s outcome now, its rotation as baton left it; the read-back before
         the summary corrects it (a second event) only where a balancer says otherwise."""
         in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
-        now = time.time()
+        now = self.clock.time()
         self._base[run.name] = ServerOutcome(
             run.name,
             status,

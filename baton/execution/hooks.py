@@ -8,10 +8,10 @@ the history and the dashboard show it as they show a step's.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 from baton._exceptions import BatonError
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import Transport
@@ -28,8 +28,10 @@ class DeployHooks:
         plan: Plan,
         open_transport: Callable[[Server], Transport],
         environment: StepEnvironment,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._plan = plan
+        self._clock = clock
         self._open_transport = open_transport
         self._environment = environment
 
@@ -50,7 +52,7 @@ class DeployHooks:
     async def _one(self, hook: HookRun, server: Server, emit: EventSink) -> str | None:
         step, mask = hook.step, self._environment.mask
         emit(StepStarted(server=server.name, step=step.name, migration=False))
-        started = time.time()
+        started = self._clock.time()
 
         on_output = StepOutputStream(server.name, step.name, mask, emit)
         command = render(step.run, values_for(self._plan.application, server, self._plan.version))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 
 from baton._exceptions import LoadBalancerError
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.drivers import LoadBalancerDriver, Membership
 from baton.execution.events import EventSink, LoadBalancerChanged
 from baton.execution.result import ServerOutcome
@@ -32,9 +33,9 @@ class ReadBack:
         self,
         load_balancers: Mapping[str, LoadBalancerDriver],
         emit: EventSink,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._load_balancers, self._emit, self._sleep = load_balancers, emit, sleep
+        self._load_balancers, self._emit, self._clock = load_balancers, emit, clock
 
     async def membership(self, name: str) -> dict[str, Membership]:
         """Load balancer ``name``'s membership table, retried a few times."""
@@ -42,7 +43,7 @@ class ReadBack:
             try:
                 return await self._load_balancers[name].membership()
             except LoadBalancerError:
-                await self._sleep(READ_BACK_PAUSE)
+                await self._clock.sleep(READ_BACK_PAUSE)
         return await self._load_balancers[name].membership()
 
     async def confirm_out(self, server: str, names: list[str], when: str) -> list[str]:
@@ -54,7 +55,8 @@ class ReadBack:
             found = (await self.membership(name)).get(server)
             if found in (Membership.OUT_OF_ROTATION, None):  # absent: no traffic either
                 continue
-            what = f"{name} forgot runtime state at {time.strftime('%H:%M:%S')}: server {server}"
+            now = time.strftime("%H:%M:%S", time.localtime(self._clock.time()))
+            what = f"{name} forgot runtime state at {now}: server {server}"
             what += f" was {_described(found)}"
             try:
                 await finishing(self._load_balancers[name].remove(server))

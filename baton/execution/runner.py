@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from baton._exceptions import InputError, LoadBalancerError, LockError, StateWriteError
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
 from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
@@ -62,6 +62,7 @@ async def run_deploy(
     sinks: Sequence[EventSink] = (),
     lock_wait: float = 0.0,
     secrets: Mapping[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything,
     and tell the manifest's notification webhooks (waiting at most their deadline at the end).
@@ -75,6 +76,7 @@ async def run_deploy(
             sinks=[notifier, *sinks],
             lock_wait=lock_wait,
             secrets=secrets,
+            clock=clock,
         )
     finally:
         await notifier.close()
@@ -88,6 +90,7 @@ async def _run_deploy(
     sinks: Sequence[EventSink] = (),
     lock_wait: float = 0.0,
     secrets: Mapping[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything.
 
@@ -96,7 +99,7 @@ async def _run_deploy(
     load balancer answered and knows every server, every server accepted a connection and the
     application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
     ``secrets`` are the values of the manifest's secrets; by default they are read from this
-    process's environment.
+    process's environment. Time (waits, deadlines, what is recorded) comes from ``clock``.
     """
     if plan.floor_out_of_reach is not None:
         raise InputError(plan.floor_out_of_reach)
@@ -108,7 +111,7 @@ async def _run_deploy(
     directory = state_directory(store)
     if directory is not None:
         check_state_space(directory)
-    await wait_for_lock(store, plan.application, lock_wait)
+    await wait_for_lock(store, plan.application, lock_wait, clock)
     async with opened(plan.manifest, drivers) as (load_balancers, connections):
         notes = await _preflight(plan.manifest, load_balancers, _left_out(store, plan.application))
         await connections.open_all(plan.manifest.servers)
@@ -124,16 +127,17 @@ async def _run_deploy(
             holder,
         )
         recorder = Recorder(store, deploy_id)
-        hooks = DeployHooks(plan, drivers.open_transport, environment)
+        hooks = DeployHooks(plan, drivers.open_transport, environment, clock)
         holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
         locks = ServerLocks(directory or LOCAL_LOCKS, holds)
         engine = Engine(
             plan,
             open_transport=connections.transport,
             load_balancers=load_balancers,
-            emit=_fan_out([recorder, *sinks]),
-            journal=_journal(store, plan.application, deploy_id),
+            emit=_fan_out([recorder, *sinks], clock),
+            journal=_journal(store, plan.application, deploy_id, clock),
             environment=environment,
+            clock=clock,
             lock_server=lambda s: locks.hold(s.name, s.address, s.port),
         )
         notes += [taken_over(record, previous) for record in unfinished]
@@ -156,17 +160,19 @@ async def opened(
             await driver.close()
 
 
-async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
+async def wait_for_lock(
+    store: Store, application: str, seconds: float, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Return once no live deploy holds the lock; raise LockError after ``seconds``."""
-    deadline = time.monotonic() + seconds
+    deadline = clock.monotonic() + seconds
     while (holder := store.lock_holder(application)) is not None and holder.alive():
-        if time.monotonic() >= deadline:
+        if clock.monotonic() >= deadline:
             waited = f" after waiting {seconds:g}s" if seconds else ""
             raise LockError(
                 f"{application}: a deploy is already running{waited} ({holder.describe()}); "
                 "wait with --lock-wait SECONDS"
             )
-        await asyncio.sleep(min(LOCK_POLL, max(deadline - time.monotonic(), 0.01)))
+        await clock.sleep(min(LOCK_POLL, max(deadline - clock.monotonic(), 0.01)))
 
 
 async def _run_recorded(
@@ -245,8 +251,11 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
     if not names:
         return
     transports = {name: connections.peek(manifest.server(name)) for name in names}
-    journal = _journal(store, manifest.application, deploy_id)
-    for outcome in await recover(manifest, names, engine.load_balancers, transports, journal):
+    journal = _journal(store, manifest.application, deploy_id, engine.clock)
+    recovered = await recover(
+        manifest, names, engine.load_balancers, transports, journal, engine.clock
+    )
+    for outcome in recovered:
         verb = "put back into rotation" if outcome.restored else "LEFT OUT of rotation"
         engine.emit(
             Warning_(
@@ -309,8 +318,12 @@ def _started(plan: Plan, deploy_id: int) -> DeployStarted:
     )
 
 
-def _fan_out(sinks: Sequence[EventSink]) -> EventSink:
+def _fan_out(sinks: Sequence[EventSink], clock: Clock) -> EventSink:
+    """One sink for all; each event stamped with ``clock``'s time, as everything recorded."""
+
     def emit(event: Event) -> None:
+        if clock is not SYSTEM_CLOCK:
+            event = dataclasses.replace(event, at=clock.time())
         for sink in sinks:
             sink(event)
 
@@ -322,38 +335,44 @@ async def _flush_periodically(
 ) -> None:
     """Write recorded events out, and beat the lock's heartbeat now and then; stop the
     deploy when the state cannot be written."""
-    beaten = time.monotonic()
+    clock = engine.clock
+    beaten = clock.monotonic()
     while True:
-        await asyncio.sleep(FLUSH_EVERY)
+        await clock.sleep(FLUSH_EVERY)
         try:
             recorder.flush()
-            if time.monotonic() - beaten >= HEARTBEAT_EVERY:
+            if clock.monotonic() - beaten >= HEARTBEAT_EVERY:
                 store.heartbeat(deploy_id)
-                beaten = time.monotonic()
+                beaten = clock.monotonic()
         except StateWriteError as error:
             engine.stop(error)
 
 
-def _journal(store: Store, application: str, deploy_id: int) -> Journal:
+def _journal(store: Store, application: str, deploy_id: int, clock: Clock) -> Journal:
     def write(load_balancer: str, server: str, action: str, state: str) -> None:
-        store.journal(
-            JournalEntry(application, load_balancer, server, action, state, deploy_id, time.time())
+        entry = JournalEntry(
+            application, load_balancer, server, action, state, deploy_id, clock.time()
         )
+        store.journal(entry)
 
     return write
 
 
 async def recover_stranded(
-    manifest: Manifest, store: Store, *, drivers: Drivers | None = None
+    manifest: Manifest,
+    store: Store,
+    *,
+    drivers: Drivers | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[Recovered]:
     """``baton recover``: restore servers a killed deploy left out, without deploying."""
     drivers = drivers or Drivers.real()
-    await wait_for_lock(store, manifest.application, 0.0)
+    await wait_for_lock(store, manifest.application, 0.0, clock)
     names = stranded(manifest, store)
     if not names:
         return []
     async with opened(manifest, drivers) as (load_balancers, connections):
         await connections.open_all(manifest.server(name) for name in names)
         transports = {name: connections.peek(manifest.server(name)) for name in names}
-        journal = _journal(store, manifest.application, 0)
-        return await recover(manifest, names, load_balancers, transports, journal)
+        journal = _journal(store, manifest.application, 0, clock)
+        return await recover(manifest, names, load_balancers, transports, journal, clock)
