@@ -16,7 +16,7 @@ from baton.config import Server
 from baton.config.templates import render, values_for
 from baton.drivers import Transport
 from baton.execution.environment import StepEnvironment
-from baton.execution.events import EventSink, StepFinished, StepStarted, Warning_
+from baton.execution.events import EventSink, StepFinished, StepStarted, StepStatus, Warned
 from baton.execution.output import StepOutputStream
 from baton.planning import Plan
 from baton.planning.hooks import HookRun
@@ -46,7 +46,7 @@ class DeployHooks:
             if failures and hook.halt_on_error:
                 return "; ".join(failures)
             for failure in failures:
-                emit(Warning_(message=f"{failure}; halt_on_error is false, going on"))
+                emit(Warned(message=f"{failure}; halt_on_error is false, going on"))
         return None
 
     async def _one(self, hook: HookRun, server: Server, emit: EventSink) -> str | None:
@@ -66,13 +66,18 @@ class DeployHooks:
                 environment=self._environment.variables,
             )
         except BatonError as exc:
-            emit(_finished(server, step.name, "failed", None, started, str(exc)))
+            emit(_finished(server, step.name, StepStatus.FAILED, None, started, str(exc)))
             return f"hook {step.name} on {server.name}: {exc}"
         finally:
             await transport.close()
         emit(
             _finished(
-                server, step.name, result.status, result.exit_status, started, on_output.close()
+                server,
+                step.name,
+                StepStatus(result.status),
+                result.exit_status,
+                started,
+                on_output.close(),
             )
         )
         if result.ok:
@@ -83,7 +88,12 @@ class DeployHooks:
 
 
 def _finished(
-    server: Server, step: str, status: str, exit_status: int | None, started: float, output: str
+    server: Server,
+    step: str,
+    status: StepStatus,
+    exit_status: int | None,
+    started: float,
+    output: str,
 ) -> StepFinished:
     return StepFinished(
         server=server.name,

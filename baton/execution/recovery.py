@@ -16,8 +16,8 @@ from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
 from baton.config.templates import values_for
 from baton.drivers import LoadBalancerDriver, Transport
-from baton.execution.engine import Journal
 from baton.execution.health import wait_until_healthy
+from baton.execution.rotation import Change, Journal, Progress
 from baton.state import JournalEntry, Store
 
 UNFINISHED = {"running", "abandoned", "cancelled"}
@@ -64,9 +64,9 @@ async def recover(
         passed, detail = await _healthy(manifest, server, transport_for[server], clock)
         if passed:
             for name in names:
-                journal(name, server, "add", "intended")
+                journal(name, server, Change.ADD, Progress.INTENDED)
                 await load_balancers[name].add(server)
-                journal(name, server, "add", "done")
+                journal(name, server, Change.ADD, Progress.DONE)
         outcomes.append(Recovered(server, names, passed, detail))
     return outcomes
 

@@ -20,9 +20,16 @@ from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
-from baton.execution.engine import Engine, Journal
+from baton.execution.engine import Engine
 from baton.execution.environment import StepEnvironment
-from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
+from baton.execution.events import (
+    DeployFinished,
+    DeployStarted,
+    DeployStatus,
+    Event,
+    EventSink,
+    Warned,
+)
 from baton.execution.hooks import DeployHooks
 from baton.execution.notify import Notifier
 from baton.execution.observed import observed, snapshot
@@ -35,6 +42,7 @@ from baton.execution.preflight import (
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
+from baton.execution.rotation import Change, Journal, Progress
 from baton.planning import Plan, plan_to_dict, values_to_apply
 from baton.planning.current import prepare
 from baton.state import JournalEntry, LockHolder, ServerLocks, Store
@@ -187,9 +195,9 @@ async def _run_recorded(
     plan, emit = engine.plan, engine.emit
     emit(_started(plan, deploy_id))
     for warning in (*plan.warnings, *notes):
-        emit(Warning_(message=warning))
+        emit(Warned(message=warning))
     flusher = asyncio.create_task(_flush_periodically(recorder, store, engine, deploy_id))
-    status, summary = "cancelled", "the deploy was interrupted"
+    status, summary = DeployStatus.CANCELLED, "the deploy was interrupted"
     try:
         halted = await hooks.run("first_thing", emit)
         if halted:
@@ -235,11 +243,11 @@ async def _run_with_hooks(engine: Engine, hooks: DeployHooks) -> DeployResult:
     result = await engine.run()
     if engine.stopped_by is not None:
         result = replace(result, state_error=str(engine.stopped_by))
-    if result.status == "succeeded":
+    if result.status is DeployStatus.SUCCEEDED:
         halted = await hooks.run("last_thing", engine.emit)
         if halted:
             result = dataclasses.replace(result, hook_failure=halted)
-    if result.status == "failed":
+    if result.status is DeployStatus.FAILED:
         await hooks.run("on_failure", engine.emit)
     return result
 
@@ -258,7 +266,7 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
     for outcome in recovered:
         verb = "put back into rotation" if outcome.restored else "LEFT OUT of rotation"
         engine.emit(
-            Warning_(
+            Warned(
                 message=f"recovery: {outcome.server} was left out of rotation by an unfinished "
                 f"deploy; {verb} ({outcome.detail})"
             )
@@ -349,9 +357,9 @@ async def _flush_periodically(
 
 
 def _journal(store: Store, application: str, deploy_id: int, clock: Clock) -> Journal:
-    def write(load_balancer: str, server: str, action: str, state: str) -> None:
+    def write(load_balancer: str, server: str, change: Change, progress: Progress, /) -> None:
         entry = JournalEntry(
-            application, load_balancer, server, action, state, deploy_id, clock.time()
+            application, load_balancer, server, change, progress, deploy_id, clock.time()
         )
         store.journal(entry)
 

@@ -13,7 +13,7 @@ from baton.config import HealthCheck, Manifest, Server
 from baton.drivers import KEEP_HEAD, KEEP_TAIL, Membership
 from baton.drivers.fake import FakeFleet, FakeTransport, Timeline
 from baton.execution import prepare, run_deploy
-from baton.execution.events import Event, StepOutput, Warning_
+from baton.execution.events import Event, StepOutput, Warned
 from baton.execution.health import wait_until_healthy
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
@@ -53,7 +53,7 @@ async def test_a_balancer_that_forgot_is_told_again_before_the_next_step(
     assert report.result.status == "succeeded"
     for entry in (e for e in fleet.timeline.entries if e.what == "run"):
         assert entry.server in entry.out_of_rotation, entry  # no step ran on a server in rotation
-    warning = next(e.message for e in events if isinstance(e, Warning_))
+    warning = next(e.message for e in events if isinstance(e, Warned))
     assert warning.startswith("main forgot runtime state at ")
     assert warning.endswith(": server web2 was back in rotation; taken out again")
     web2 = report.result.servers[1]
