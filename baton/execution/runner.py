@@ -20,6 +20,7 @@ from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
+from baton.execution.current import prepare
 from baton.execution.engine import Engine
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import (
@@ -44,7 +45,6 @@ from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
 from baton.execution.rotation import Change, Journal, Progress
 from baton.planning import Plan, plan_to_dict, values_to_apply
-from baton.planning.current import prepare
 from baton.state import JournalEntry, LockHolder, ServerLocks, Store
 
 __all__ = ["DeployReport", "prepare", "recover_stranded", "run_deploy", "wait_for_lock"]

@@ -33,9 +33,8 @@ from baton.planning.actions import (
 from baton.planning.batches import Batches, batch_sizes
 from baton.planning.hooks import HookRun, deploy_hooks
 from baton.planning.shape import Shape
-from baton.planning.values import ValueInForce, values_in_force
+from baton.planning.values import AppliedValue, ValueInForce, values_in_force
 from baton.settings import Ramp, Settings, format_ramp
-from baton.state.records import AppliedValue
 
 __all__ = [
     "Action",
