@@ -27,7 +27,7 @@ from baton._exceptions import (
 )
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Server
-from baton.config.templates import render, values_for
+from baton.config.templates import values_for
 from baton.drivers import LoadBalancerDriver, Transport
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import (
@@ -37,16 +37,13 @@ from baton.execution.events import (
     ServerStatus,
     Stage,
     StageChanged,
-    StepFinished,
-    StepStarted,
-    StepStatus,
     Verified,
     Warned,
 )
 from baton.execution.health import wait_until_healthy
-from baton.execution.output import StepOutputStream
 from baton.execution.result import DeployResult, ServerOutcome
 from baton.execution.rotation import Journal, Rotation, as_read, finishing, no_journal
+from baton.execution.steps import StepRunner
 from baton.execution.verify import Canary, verify
 from baton.execution.waves import Stopped, WaveRun
 from baton.planning import (
@@ -93,13 +90,16 @@ class _ServerRun:
 
 
 class Engine:
-    """Runs one plan. Drivers, clock and sinks are passed in; nothing is global."""
+    """Runs one plan: its deploy-wide hook phases (:meth:`run_phase`) and its waves
+    (:meth:`run`). Drivers, clock and sinks are passed in; nothing is global. ``open_hook``
+    gives a deploy-wide hook a connection of its own (default: ``open_transport``)."""
 
     def __init__(
         self,
         plan: Plan,
         *,
         open_transport: TransportFactory,
+        open_hook: TransportFactory | None = None,
         load_balancers: Mapping[str, LoadBalancerDriver],
         emit: EventSink,
         journal: Journal = no_journal,
@@ -117,6 +117,8 @@ class Engine:
         self._rotation = Rotation(
             plan, load_balancers, emit, journal=journal, clock=clock, stop=self.stop
         )
+        self._steps = StepRunner(plan.application, plan.version, self._environment, emit, clock)
+        self._open_hook = open_hook or open_transport
         self._outcomes: dict[str, ServerOutcome] = {}
         self._base: dict[str, ServerOutcome] = {}
         """Each outcome before the load balancers' word on rotation was added to it."""
@@ -141,6 +143,11 @@ class Engine:
             await asyncio.gather(*(t.close() for t in transports), return_exceptions=True)
         await finishing(self._read_back_all())
         return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
+
+    async def run_phase(self, point: str) -> str | None:
+        """Run the plan's deploy-wide phase ``point`` (first_thing, last_thing, on_failure);
+        why the deploy must halt, or None to go on."""
+        return await self._steps.run_hooks(self.plan.hooks.get(point, ()), self._open_hook)
 
     def stop(self, error: StateWriteError) -> None:
         """Stop as Ctrl-C does (finish the change under way, put back an unchanged server)
@@ -235,63 +242,28 @@ class Engine:
                 assert_never(action)
 
     async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
-        step, server = action.step, run.name
+        step = action.step
         assert run.transport is not None
         self._stage(run, Stage.STEP, step.name)
-        self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
-        started = self.clock.time()
-        output = StepOutputStream(server, step.name, self._environment.mask, self.emit)
-        command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
-        transport = self._open_transport(LOCAL) if action.local else run.transport
-        try:
-            if action.local:
-                await transport.open()
-            result = await transport.run(
-                command,
-                timeout=step.timeout,
-                on_output=output,
-                environment=self._environment.variables,
-            )
-        except (asyncio.CancelledError, BatonError) as error:
-            cancelled = isinstance(error, asyncio.CancelledError)
-            status = StepStatus.INTERRUPTED if cancelled else StepStatus.FAILED
-            self._step_finished(run, step.name, status, None, started, output)
-            raise
-        finally:
-            if action.local:
+        server = run.plan.server
+        if not action.local:
+            result = await self._steps.run(step, server, run.transport, migration=step.migration)
+        else:
+            transport = self._open_transport(LOCAL)
+            try:
+                result = await self._steps.run(step, server, transport, opening=True)
+            finally:
                 await transport.close()
-        status = StepStatus(result.status)
-        self._step_finished(run, step.name, status, result.exit_status, started, output)
         what = "hook" if action.hook else "step"
         if result.ok:
             return
         if not action.halt_on_error:
-            self.emit(Warned(message=f"{server}: hook {step.name} {status}; going on"))
+            self.emit(Warned(message=f"{run.name}: hook {step.name} {result.status}; going on"))
         elif result.timed_out:
             raise StepError(f"{what} {step.name} timed out after {step.timeout:g}s")
         else:
             raise StepError(f"{what} {step.name} exited {result.exit_status}")
-
-    def _step_finished(
-        self,
-        run: _ServerRun,
-        step: str,
-        status: StepStatus,
-        exit_status: int | None,
-        started: float,
-        output: StepOutputStream,
-    ) -> None:
-        self.emit(
-            StepFinished(
-                server=run.name,
-                step=step,
-                status=status,
-                exit_status=exit_status,
-                started_at=started,
-                output=output.close(),
-            )
-        )
 
     async def _check_health(self, run: _ServerRun) -> None:
         check = self.plan.manifest.deploy.health_check

@@ -31,7 +31,6 @@ from baton.execution.events import (
     EventSink,
     Warned,
 )
-from baton.execution.hooks import DeployHooks
 from baton.execution.notify import Notifier
 from baton.execution.observed import observed, snapshot
 from baton.execution.preflight import (
@@ -135,12 +134,12 @@ async def _run_deploy(
             holder,
         )
         recorder = Recorder(store, deploy_id)
-        hooks = DeployHooks(plan, drivers.open_transport, environment, clock)
         holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
         locks = ServerLocks(directory or LOCAL_LOCKS, holds)
         engine = Engine(
             plan,
             open_transport=connections.transport,
+            open_hook=drivers.open_transport,
             load_balancers=load_balancers,
             emit=_fan_out([recorder, *sinks], clock),
             journal=_journal(store, plan.application, deploy_id, clock),
@@ -149,7 +148,7 @@ async def _run_deploy(
             lock_server=lambda s: locks.hold(s.name, s.address, s.port),
         )
         notes += [taken_over(record, previous) for record in unfinished]
-        result = await _run_recorded(engine, recorder, store, deploy_id, connections, hooks, notes)
+        result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
     return DeployReport(deploy_id, plan, result)
 
 
@@ -189,7 +188,6 @@ async def _run_recorded(
     store: Store,
     deploy_id: int,
     connections: Connections,
-    hooks: DeployHooks,
     notes: Sequence[str] = (),
 ) -> DeployResult:
     plan, emit = engine.plan, engine.emit
@@ -199,15 +197,15 @@ async def _run_recorded(
     flusher = asyncio.create_task(_flush_periodically(recorder, store, engine, deploy_id))
     status, summary = DeployStatus.CANCELLED, "the deploy was interrupted"
     try:
-        halted = await hooks.run("first_thing", emit)
+        halted = await engine.run_phase("first_thing")
         if halted:
             result = engine.skip(f"not deployed: {halted}")
             result = dataclasses.replace(result, hook_failure=halted)
-            await hooks.run("on_failure", emit)
+            await engine.run_phase("on_failure")
         else:
             await _recover(engine, store, deploy_id, connections)
             before = await snapshot(engine.load_balancers)
-            result = await _run_with_hooks(engine, hooks)
+            result = await _run_with_hooks(engine)
             after = await snapshot(engine.load_balancers)
             seen = observed(before, after, tuple(plan.server_order()))
             result = dataclasses.replace(result, observed=seen)
@@ -238,17 +236,17 @@ def _finish_record(
     return None
 
 
-async def _run_with_hooks(engine: Engine, hooks: DeployHooks) -> DeployResult:
+async def _run_with_hooks(engine: Engine) -> DeployResult:
     """The waves, then last_thing when every server succeeded and on_failure when not."""
     result = await engine.run()
     if engine.stopped_by is not None:
         result = replace(result, state_error=str(engine.stopped_by))
     if result.status is DeployStatus.SUCCEEDED:
-        halted = await hooks.run("last_thing", engine.emit)
+        halted = await engine.run_phase("last_thing")
         if halted:
             result = dataclasses.replace(result, hook_failure=halted)
     if result.status is DeployStatus.FAILED:
-        await hooks.run("on_failure", engine.emit)
+        await engine.run_phase("on_failure")
     return result
 
 
