@@ -148,7 +148,7 @@ class FakeFleet:
         return self.load_balancers[lb.name]
 
     def drivers(self) -> Drivers:
-        return Drivers(self.transport, self.load_balancer)
+        return Drivers(self.transport, self.load_balancer, self.clock)
 
     def removals(self) -> list[str]:
         """Servers in the order they were taken out of rotation."""

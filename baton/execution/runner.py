@@ -69,7 +69,6 @@ async def run_deploy(
     sinks: Sequence[EventSink] = (),
     lock_wait: float = 0.0,
     secrets: Mapping[str, str] | None = None,
-    clock: Clock = SYSTEM_CLOCK,
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything,
     and tell the manifest's notification webhooks (waiting at most their deadline at the end).
@@ -83,7 +82,6 @@ async def run_deploy(
             sinks=[notifier, *sinks],
             lock_wait=lock_wait,
             secrets=secrets,
-            clock=clock,
         )
     finally:
         await notifier.close()
@@ -97,7 +95,6 @@ async def _run_deploy(
     sinks: Sequence[EventSink] = (),
     lock_wait: float = 0.0,
     secrets: Mapping[str, str] | None = None,
-    clock: Clock = SYSTEM_CLOCK,
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything.
 
@@ -106,11 +103,12 @@ async def _run_deploy(
     load balancer answered and knows every server, every server accepted a connection and the
     application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
     ``secrets`` are the values of the manifest's secrets; by default they are read from this
-    process's environment. Time (waits, deadlines, what is recorded) comes from ``clock``.
+    process's environment. Time (waits, deadlines, what is recorded) is the drivers' clock.
     """
     if plan.floor_out_of_reach is not None:
         raise InputError(plan.floor_out_of_reach)
     drivers = drivers or Drivers.real()
+    clock = drivers.clock
     check_files(plan.manifest)
     if secrets is None:
         secrets = resolve_secrets(plan.manifest, os.environ)
@@ -369,10 +367,10 @@ async def recover_stranded(
     store: Store,
     *,
     drivers: Drivers | None = None,
-    clock: Clock = SYSTEM_CLOCK,
 ) -> list[Recovered]:
     """``baton recover``: restore servers a killed deploy left out, without deploying."""
     drivers = drivers or Drivers.real()
+    clock = drivers.clock
     await wait_for_lock(store, manifest.application, 0.0, clock)
     names = stranded(manifest, store)
     if not names:

@@ -25,9 +25,7 @@ async def deploy(
 ) -> tuple[str, list[Event]]:
     events: list[Event] = []
     plan = build_plan(m, settings or Settings(), options, store.applied_values(m.application))
-    report = await run_deploy(
-        plan, store, drivers=fleet.drivers(), sinks=[events.append], clock=fleet.clock
-    )
+    report = await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     return report.result.status, events
 
 

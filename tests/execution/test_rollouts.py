@@ -21,7 +21,7 @@ async def deploy(
     m: Manifest, fleet: FakeFleet, tmp_path: Path, options: DeployOptions
 ) -> dict[str, ServerOutcome]:
     plan = build_plan(m, Settings(), options)
-    report = await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers(), clock=fleet.clock)
+    report = await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers())
     return {o.server: o for o in report.result.servers}
 
 
@@ -137,11 +137,11 @@ async def test_a_canary_failing_its_probe_stops_the_deploy_and_is_rolled_back(
     store = Store(tmp_path)
     settings = Settings(batch=parse_ramp("2"), canary=parse_canary("1"))
     good = await run_deploy(build_plan(m, settings, DeployOptions("v1")), store,
-                            drivers=fleet.drivers(), clock=fleet.clock)  # fmt: skip
+                            drivers=fleet.drivers())  # fmt: skip
     assert good.result.status == "succeeded"
     fleet.script.on(r"^web1: probe", exit_status=1)
     failed = await run_deploy(build_plan(m, settings, DeployOptions("v2")), store,
-                              drivers=fleet.drivers(), clock=fleet.clock)  # fmt: skip
+                              drivers=fleet.drivers())  # fmt: skip
     outcomes = {o.server: o for o in failed.result.servers}
     assert outcomes["web1"].status == "failed" and outcomes["web1"].changed
     assert "verification failed after 0.3s: 3 of 3 probes failed" in outcomes["web1"].detail
@@ -175,7 +175,7 @@ async def test_the_balancers_error_rate_fails_a_canary(tmp_path: Path, fake_flee
 
     fleet.load_balancers["main"].traffic = traffic  # type: ignore[method-assign]
     plan = build_plan(m, Settings(canary=parse_canary("1")), DeployOptions("v2"))
-    report = await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers(), clock=fleet.clock)
+    report = await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers())
     web1 = report.result.servers[0]
     assert web1.status == "failed"
     assert "the load balancers saw 10 errors in 40 responses" in web1.detail
@@ -190,7 +190,7 @@ async def test_no_rollback_without_an_earlier_success(tmp_path: Path, fake_fleet
     fleet.script.on(r"probe", exit_status=1)
     store = Store(tmp_path)
     plan = build_plan(m, Settings(canary=parse_canary("1")), DeployOptions("v2"))
-    report = await run_deploy(plan, store, drivers=fleet.drivers(), clock=fleet.clock)
+    report = await run_deploy(plan, store, drivers=fleet.drivers())
     rollback = await roll_back_if_needed(report, store, drivers=fleet.drivers())
     assert rollback is not None and rollback.report is None
     assert "no earlier successful version of shop to go back to; web1 left" in rollback.note

@@ -32,9 +32,7 @@ async def test_interrupt_while_waiting_puts_the_server_back(
 ) -> None:
     m = manifest(2, waits=(5, None), migration=False)
     fleet, store = fake_fleet(m), Store(tmp_path)
-    task = asyncio.create_task(
-        run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
-    )
+    task = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=fleet.drivers()))
     await fleet.clock.sleep(0.3)
     assert fleet.timeline.out == {"web1"}
     task.cancel()
@@ -54,9 +52,7 @@ async def test_interrupt_during_a_step_leaves_the_changed_server_out_and_says_so
     m = manifest(2, migration=False)
     fleet, store = fake_fleet(m), Store(tmp_path)
     fleet.script.on("restart", seconds=5)
-    task = asyncio.create_task(
-        run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
-    )
+    task = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=fleet.drivers()))
     await fleet.clock.sleep(0.3)
     task.cancel()
     report = await task
@@ -73,7 +69,7 @@ async def test_unreachable_server_stops_everything_before_any_change(
     fleet, store = fake_fleet(m), Store(tmp_path)
     fleet.script.unreachable.add("web3")
     with pytest.raises(ConnectionError_, match=r"preflight: 1 of 3 server\(s\) unreachable.*web3"):
-        await run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
+        await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     assert not [e for e in fleet.timeline.entries if e.what in {"run", "remove"}]
     assert store.deploys("shop") == [] and store.applied_values("shop") == []
 
@@ -85,7 +81,7 @@ async def test_load_balancer_that_does_not_know_a_server_fails_preflight(
     fleet, store = fake_fleet(m), Store(tmp_path)
     del fleet.load_balancers["main"].state["web2"]
     with pytest.raises(LoadBalancerError, match="does not know server"):
-        await run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
+        await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     assert store.deploys("shop") == []
 
 
@@ -96,16 +92,12 @@ async def test_second_deploy_reports_the_holder_or_waits(
     store = Store(tmp_path)
     slow = fake_fleet(m)
     slow.script.on("restart", seconds=0.5)
-    first = asyncio.create_task(
-        run_deploy(plan_for(m, store), store, drivers=slow.drivers(), clock=slow.clock)
-    )
+    first = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=slow.drivers()))
     await slow.clock.sleep(0.1)
     other = fake_fleet(m)
     with pytest.raises(LockError, match=r"already running.*deploy #1, pid"):
-        await run_deploy(plan_for(m, store), store, drivers=other.drivers(), clock=other.clock)
-    second = await run_deploy(
-        plan_for(m, store), store, drivers=other.drivers(), clock=other.clock, lock_wait=5
-    )
+        await run_deploy(plan_for(m, store), store, drivers=other.drivers())
+    second = await run_deploy(plan_for(m, store), store, drivers=other.drivers(), lock_wait=5)
     assert (await first).result.status == "succeeded"
     assert second.result.status == "succeeded" and second.deploy_id == 2
 
@@ -126,7 +118,7 @@ async def test_next_deploy_restores_a_server_a_killed_deploy_left_out(
     fleet.load_balancers["main"].state["web2"] = Membership.OUT_OF_ROTATION
     events: list[object] = []
     report = await run_deploy(
-        plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock, sinks=[events.append]
+        plan_for(m, store), store, drivers=fleet.drivers(), sinks=[events.append]
     )
     assert report.result.status == "succeeded"
     assert store.deploys("shop")[1].status == "abandoned"
@@ -143,7 +135,7 @@ async def test_recover_command_reports_an_unhealthy_server_and_leaves_it_out(
     kill_a_deploy_midway(store, "web1")
     store.finish_deploy(1, "abandoned", "")
     fleet.script.on(r"^web1: check", exit_status=1)
-    outcomes = await recover_stranded(m, store, drivers=fleet.drivers(), clock=fleet.clock)
+    outcomes = await recover_stranded(m, store, drivers=fleet.drivers())
     assert [(o.server, o.restored) for o in outcomes] == [("web1", False)]
     assert not [e for e in fleet.timeline.entries if e.what == "add"]
 
@@ -155,7 +147,7 @@ async def test_servers_a_failed_deploy_left_out_are_not_restored(
     fleet, store = fake_fleet(m), Store(tmp_path)
     kill_a_deploy_midway(store, "web1")
     store.finish_deploy(1, "failed", "")
-    assert await recover_stranded(m, store, drivers=fleet.drivers(), clock=fleet.clock) == []
+    assert await recover_stranded(m, store, drivers=fleet.drivers()) == []
 
 
 def test_rollback_picks_the_last_good_version_before_the_newest(tmp_path: Path) -> None:

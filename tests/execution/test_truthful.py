@@ -47,7 +47,7 @@ async def test_a_balancer_that_forgot_is_told_again_before_the_next_step(
     events: list[Event] = []
     forgetting = asyncio.create_task(forget_when_out(fleet, "web2"))
     report = await run_deploy(
-        plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock, sinks=[events.append]
+        plan_for(m, store), store, drivers=fleet.drivers(), sinks=[events.append]
     )
     await forgetting
     assert report.result.status == "succeeded"
@@ -75,7 +75,7 @@ async def test_a_failed_server_the_balancer_put_back_is_taken_out_and_reported_a
         balancer.state["web1"] = Membership.IN_ROTATION
 
     forgetting = asyncio.create_task(forget_during_restart())
-    report = await run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
+    report = await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     await forgetting
     web1 = report.result.servers[0]
     assert balancer.state["web1"] is Membership.OUT_OF_ROTATION
@@ -99,7 +99,6 @@ async def test_a_balancer_reporting_down_is_not_reported_in_rotation(
         build_plan(m, Settings(min_in_service=0), SERIAL),
         store,
         drivers=fleet.drivers(),
-        clock=fleet.clock,
     )
     web1 = report.result.servers[0]
     assert web1.status == "succeeded" and web1.in_rotation is False
@@ -124,7 +123,7 @@ async def test_a_state_that_cannot_be_written_stops_the_deploy_and_abandons_no_s
 ) -> None:
     m = manifest(3, waits=(1, None), migration=False)
     fleet, store = fake_fleet(m), FullStore(tmp_path)
-    report = await run_deploy(plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock)
+    report = await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     # web1's removal was journalled, then its "done" could not be: it is put back, unchanged
     assert fleet.removals() == ["web1"] and fleet.timeline.out == set()
     assert not fleet.timeline.commands()
@@ -146,7 +145,7 @@ async def test_a_step_interrupted_is_recorded_with_the_output_it_printed(
     fleet, store = fake_fleet(m), Store(tmp_path)
     fleet.script.on("restart", output="stopping old release\n", seconds=5)
     plan = build_plan(m, Settings(min_in_service=0), SERIAL)
-    task = asyncio.create_task(run_deploy(plan, store, drivers=fleet.drivers(), clock=fleet.clock))
+    task = asyncio.create_task(run_deploy(plan, store, drivers=fleet.drivers()))
     while "restart web1" not in fleet.timeline.commands():
         await fleet.clock.sleep(0.01)
     task.cancel()
@@ -170,7 +169,7 @@ async def test_a_flood_of_output_is_kept_bounded_with_a_marker(
     fleet.script.on("fetch", output=flood)
     events: list[Event] = []
     plan = build_plan(m, Settings(min_in_service=0), SERIAL)
-    await run_deploy(plan, store, drivers=fleet.drivers(), clock=fleet.clock, sinks=[events.append])
+    await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     streamed = "".join(e.text for e in events if isinstance(e, StepOutput))
     kept = next(s.output for s in store.step_results(1) if s.step == "fetch")
     assert len(kept) < KEEP_HEAD + KEEP_TAIL + 100
@@ -189,9 +188,7 @@ async def test_a_server_another_deploy_holds_is_not_touched(
     fleet, store = fake_fleet(m), Store(tmp_path)
     other = ServerLocks(tmp_path, "billing deploy #7, pid 1 on elsewhere")
     async with other.hold("web1-of-billing", "127.0.1.1", 22):
-        report = await run_deploy(
-            plan_for(m, store), store, drivers=fleet.drivers(), clock=fleet.clock
-        )
+        report = await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     web1 = report.result.servers[0]
     assert web1.status == "failed" and web1.in_rotation is True
     assert web1.detail.startswith(
