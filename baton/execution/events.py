@@ -122,6 +122,9 @@ class StepStarted(Event):
     server: str
     step: str
     migration: bool
+    phase: str = ""
+    """The deploy-wide phase (first_thing, last_thing, on_failure) a hook runs in; "" for a
+    server's own steps and hooks."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +147,7 @@ class StepFinished(Event):
     exit_status: int | None
     started_at: float
     output: str = ""
+    phase: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

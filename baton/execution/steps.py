@@ -9,6 +9,7 @@ the terminal, the history and the dashboard show a hook as they show a step.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,13 +42,15 @@ class StepRunner:
         *,
         opening: bool = False,
         migration: bool = False,
+        phase: str = "",
     ) -> CommandResult:
         """Run ``step`` on ``server`` through ``transport`` (connected first when ``opening``).
 
         What the transport raises (it could not connect, the connection was lost) or an
         interrupt is reported as the step failing or being interrupted, then raised; the
         output recorded is what it printed, or the error when it printed nothing."""
-        self.emit(StepStarted(server=server.name, step=step.name, migration=migration))
+        self.emit(StepStarted(server=server.name, step=step.name, migration=migration, phase=phase))
+        finished = functools.partial(self._finished, server, step, phase)
         started = self.clock.time()
         output = StepOutputStream(server.name, step.name, self.environment.mask, self.emit)
         command = render(step.run, values_for(self.application, server, self.version))
@@ -61,20 +64,21 @@ class StepRunner:
                 environment=self.environment.variables,
             )
         except asyncio.CancelledError:
-            self._finished(server, step, StepStatus.INTERRUPTED, None, started, output.close())
+            finished(StepStatus.INTERRUPTED, None, started, output.close())
             raise
         except BatonError as error:
             printed = output.close() or str(error)
-            self._finished(server, step, StepStatus.FAILED, None, started, printed)
+            finished(StepStatus.FAILED, None, started, printed)
             raise
         status = StepStatus(result.status)
-        self._finished(server, step, status, result.exit_status, started, output.close())
+        finished(status, result.exit_status, started, output.close())
         return result
 
     def _finished(
         self,
         server: Server,
         step: Step,
+        phase: str,
         status: StepStatus,
         exit_status: int | None,
         started: float,
@@ -88,6 +92,7 @@ class StepRunner:
                 exit_status=exit_status,
                 started_at=started,
                 output=output,
+                phase=phase,
             )
         )
 
@@ -112,7 +117,7 @@ class StepRunner:
         """Why the hook failed on ``server``, or None."""
         step = hook.step
         try:
-            result = await self.run(step, server, transport, opening=True)
+            result = await self.run(step, server, transport, opening=True, phase=hook.point)
         except BatonError as exc:
             return f"hook {step.name} on {server.name}: {exc}"
         finally:
