@@ -1,4 +1,5 @@
-"""The engine: runs a plan wave by wave and emits events. It knows nothing of strategies.
+"""The engine: runs a plan wave by wave, and its deploy-wide hook phases, and emits events.
+It knows nothing of strategies.
 
 A wave's servers run at the same time (bounded by the wave's limit); the next wave starts
 only when every server of the previous one succeeded. A wave may stop its other servers when
