@@ -323,7 +323,8 @@ def _started(plan: Plan, deploy_id: int) -> DeployStarted:
 
 
 def _fan_out(sinks: Sequence[EventSink], clock: Clock) -> EventSink:
-    """One sink for all; each event stamped with ``clock``'s time, as everything recorded."""
+    """One sink for all; each event stamped with ``clock``'s time, as everything recorded.
+    (An event is made with the system clock's time: on it, nothing needs restamping.)"""
 
     def emit(event: Event) -> None:
         if clock is not SYSTEM_CLOCK:
