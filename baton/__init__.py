@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from baton.drivers.fake import FakeFleet, Script
     from baton.execution.autorollback import roll_back_if_needed
     from baton.execution.check import check
+    from baton.execution.current import prepare
     from baton.execution.findings import CheckReport
     from baton.execution.runner import DeployReport, recover_stranded, run_deploy
     from baton.planning import DeployOptions, Plan, Strategy, build_plan, plan_to_dict, render_plan
-    from baton.planning.current import prepare
     from baton.settings import Settings
     from baton.state import Store
     from baton.state.opening import open_state
@@ -62,7 +62,7 @@ _PUBLIC = {
     "Strategy": "baton.planning",
     "build_plan": "baton.planning",
     "plan_to_dict": "baton.planning",
-    "prepare": "baton.planning.current",
+    "prepare": "baton.execution.current",
     "render_plan": "baton.planning",
     # running, checking, recovering
     "CheckReport": "baton.execution.findings",

@@ -94,3 +94,11 @@ def postgres_cluster() -> Iterator[Cluster]:
 def postgres_url(postgres_cluster: Cluster) -> str:
     """The URL of a fresh, empty PostgreSQL database."""
     return postgres_cluster.new_database()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the throw-away PostgreSQL cluster needs a real server: it is an integration
+    test, whichever file it is in."""
+    for item in items:
+        if "postgres_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

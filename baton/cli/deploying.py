@@ -229,7 +229,7 @@ def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
-    from baton.planning.current import prepare
+    from baton.execution.current import prepare
 
     manifest, _ = _manifest(args)
     store = open_store(args, read_only=True)

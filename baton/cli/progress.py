@@ -16,7 +16,7 @@ from baton.execution.events import (
     StageChanged,
     StepOutput,
     Verified,
-    Warning_,
+    Warned,
 )
 from baton.planning import Plan
 
@@ -38,7 +38,7 @@ class PlainRenderer:
         """Warnings already printed (with the plan, before the deploy started)."""
 
     def __call__(self, event: Event) -> None:
-        if self.quiet and not isinstance(event, Warning_):
+        if self.quiet and not isinstance(event, Warned):
             return
         line = self.describe(event)
         if line is not None:
@@ -46,7 +46,7 @@ class PlainRenderer:
 
     def describe(self, event: Event) -> str | None:
         elapsed = f"{time.monotonic() - self.started:6.1f}s"
-        if isinstance(event, Warning_):
+        if isinstance(event, Warned):
             return None if event.message in self.shown else f"WARNING: {event.message}"
         if isinstance(event, StepOutput):
             prefix = f"{event.server} | "
@@ -107,8 +107,8 @@ class LiveRenderer(PlainRenderer):
     def __call__(self, event: Event) -> None:
         if isinstance(event, StageChanged):
             self.rows[event.server].update(event)
-        text = self.describe(event) if isinstance(event, StepOutput | Warning_) else None
-        self._draw(text, force=isinstance(event, DeployFinished | Warning_))
+        text = self.describe(event) if isinstance(event, StepOutput | Warned) else None
+        self._draw(text, force=isinstance(event, DeployFinished | Warned))
 
     def _draw(self, text: str | None, force: bool = False) -> None:
         now = time.monotonic()

@@ -51,7 +51,8 @@ def render(timeline: DeployTimeline, width: int, fancy: bool) -> str:
     for row in timeline.rows:
         if row.group != group and _grouped(timeline):
             group = row.group
-            lines.append(f"wave {group}")
+            if group:  # a deploy-wide phase's row is its own label
+                lines.append(f"wave {group}")
         chart = "".join(
             _cell(row, timeline.start + i * slice_, slice_, fancy) for i in range(cells)
         )
@@ -75,7 +76,7 @@ def figures(timeline: DeployTimeline) -> list[str]:
 
 def _grouped(timeline: DeployTimeline) -> bool:
     """Label waves only when one holds several servers (a serial deploy is one per server)."""
-    groups = [r.group for r in timeline.rows]
+    groups = [r.group for r in timeline.rows if r.group]
     return len(set(groups)) < len(groups) and len(set(groups)) > 1
 
 

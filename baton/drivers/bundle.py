@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config.model import LoadBalancer, Server
 from baton.drivers.loadbalancer import LoadBalancerDriver
 from baton.drivers.transport import Transport
@@ -16,6 +17,8 @@ class Drivers:
 
     open_transport: Callable[[Server], Transport]
     load_balancer: Callable[[LoadBalancer], LoadBalancerDriver]
+    clock: Clock = SYSTEM_CLOCK
+    """The time they and the deploy run on: a fake fleet's fake time comes with it."""
 
     @classmethod
     def real(cls) -> Drivers:

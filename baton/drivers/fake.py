@@ -5,13 +5,12 @@ They share a :class:`Timeline` so a test can ask what was out of rotation when a
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from baton._exceptions import ConnectionError_
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import LoadBalancer, Manifest, Server
 from baton.drivers.bundle import Drivers
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
@@ -34,9 +33,12 @@ class Timeline:
 
     entries: list[Entry] = field(default_factory=list)
     out: set[str] = field(default_factory=set)
+    clock: Clock = SYSTEM_CLOCK
+    """Whose monotonic time an entry is stamped with; the fake commands wait on it."""
 
     def add(self, what: str, server: str, detail: str = "") -> None:
-        self.entries.append(Entry(time.monotonic(), what, server, detail, frozenset(self.out)))
+        at = self.clock.monotonic()
+        self.entries.append(Entry(at, what, server, detail, frozenset(self.out)))
 
     def commands(self, server: str | None = None) -> list[str]:
         return [e.detail for e in self.entries if e.what == "run" and server in (None, e.server)]
@@ -86,9 +88,9 @@ class FakeTransport(Transport):
         if on_output is not None and output:  # printed at once, then the command takes its time
             on_output("stdout", output if output.endswith("\n") else output + "\n")
         if seconds > timeout:
-            await asyncio.sleep(timeout)
+            await self.timeline.clock.sleep(timeout)
             return CommandResult(None, output, timed_out=True)
-        await asyncio.sleep(seconds)
+        await self.timeline.clock.sleep(seconds)
         return CommandResult(status, output)
 
     async def close(self) -> None:
@@ -126,9 +128,12 @@ class FakeFleet:
     ``FakeFleet(manifest).drivers()`` goes where :class:`baton.execution.Drivers` is taken.
     """
 
-    def __init__(self, manifest: Manifest, script: Script | None = None) -> None:
+    def __init__(
+        self, manifest: Manifest, script: Script | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.manifest = manifest
-        self.timeline = Timeline()
+        self.clock = clock
+        self.timeline = Timeline(clock=clock)
         self.script = script or Script()
         names = [s.name for s in manifest.servers]
         self.load_balancers = {
@@ -143,7 +148,7 @@ class FakeFleet:
         return self.load_balancers[lb.name]
 
     def drivers(self) -> Drivers:
-        return Drivers(self.transport, self.load_balancer)
+        return Drivers(self.transport, self.load_balancer, self.clock)
 
     def removals(self) -> list[str]:
         """Servers in the order they were taken out of rotation."""

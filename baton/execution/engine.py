@@ -1,4 +1,5 @@
-"""The engine: runs a plan wave by wave and emits events. It knows nothing of strategies.
+"""The engine: runs a plan wave by wave, and its deploy-wide hook phases, and emits events.
+It knows nothing of strategies.
 
 A wave's servers run at the same time (bounded by the wave's limit); the next wave starts
 only when every server of the previous one succeeded. A wave may stop its other servers when
@@ -13,39 +14,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import assert_never
 
 from baton._exceptions import (
     BatonError,
     HealthCheckError,
-    LoadBalancerError,
     StateWriteError,
     StepError,
     VerificationError,
 )
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Server
-from baton.config.templates import render, values_for
-from baton.drivers import LoadBalancerDriver, Membership, Transport
+from baton.config.templates import values_for
+from baton.drivers import LoadBalancerDriver, Transport
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import (
     EventSink,
     HealthChecked,
-    LoadBalancerChanged,
     ServerFinished,
+    ServerStatus,
     Stage,
     StageChanged,
-    StepFinished,
-    StepStarted,
     Verified,
-    Warning_,
+    Warned,
 )
 from baton.execution.health import wait_until_healthy
-from baton.execution.output import StepOutputStream
 from baton.execution.result import DeployResult, ServerOutcome
-from baton.execution.rotation import ReadBack, Tables, as_read, finishing
+from baton.execution.rotation import Journal, Rotation, as_read, finishing, no_journal
+from baton.execution.steps import StepRunner
 from baton.execution.verify import Canary, verify
 from baton.execution.waves import Stopped, WaveRun
 from baton.planning import (
@@ -64,20 +63,9 @@ from baton.planning import (
 from baton.planning.hooks import LOCAL
 
 TransportFactory = Callable[[Server], Transport]
-Journal = Callable[[str, str, str, str], None]
-"""Called with (load balancer, server, action, "intended" | "done"); may raise StateWriteError."""
 ServerLock = Callable[[Server], AbstractAsyncContextManager[None]]
 """Held while a server is deployed, so two deploys never run steps on one server at once."""
 INTERRUPTED = "the deploy was interrupted"
-
-
-CAPACITY_POLL = 0.25
-CAPACITY_DEADLINE = 30.0
-"""Seconds to wait for capacity when the manifest has no health check (else its deadline)."""
-
-
-def _no_journal(load_balancer: str, server: str, action: str, state: str) -> None:
-    return None
 
 
 @contextlib.asynccontextmanager
@@ -91,12 +79,9 @@ class _ServerRun:
 
     plan: ServerPlan
     transport: Transport | None = None
-    out_of: set[str] = field(default_factory=set)
     started_at: float | None = None
     changed: bool = False
     """True once a step ran: from then on, only a health check may put the server back."""
-    notes: list[str] = field(default_factory=list)
-    """What the load balancers did on their own (forgot runtime state), for the summary."""
     final: bool = True
     """In a final wave (not prepare or migrate): its steps change what it serves."""
 
@@ -106,17 +91,20 @@ class _ServerRun:
 
 
 class Engine:
-    """Runs one plan. Drivers, clock and sinks are passed in; nothing is global."""
+    """Runs one plan: its deploy-wide hook phases (:meth:`run_phase`) and its waves
+    (:meth:`run`). Drivers, clock and sinks are passed in; nothing is global. ``open_hook``
+    gives a deploy-wide hook a connection of its own (default: ``open_transport``)."""
 
     def __init__(
         self,
         plan: Plan,
         *,
         open_transport: TransportFactory,
+        open_hook: TransportFactory | None = None,
         load_balancers: Mapping[str, LoadBalancerDriver],
         emit: EventSink,
-        journal: Journal = _no_journal,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        journal: Journal = no_journal,
+        clock: Clock = SYSTEM_CLOCK,
         environment: StepEnvironment | None = None,
         lock_server: ServerLock = _no_lock,
     ) -> None:
@@ -125,14 +113,16 @@ class Engine:
         self._open_transport = open_transport
         self.load_balancers = load_balancers
         self.emit = emit
-        self._journal = journal
-        self._sleep = sleep
+        self.clock = clock
         self._lock_server = lock_server
-        self._read_back = ReadBack(load_balancers, emit, sleep)
+        self._rotation = Rotation(
+            plan, load_balancers, emit, journal=journal, clock=clock, stop=self.stop
+        )
+        self._steps = StepRunner(plan.application, plan.version, self._environment, emit, clock)
+        self._open_hook = open_hook or open_transport
         self._outcomes: dict[str, ServerOutcome] = {}
         self._base: dict[str, ServerOutcome] = {}
         """Each outcome before the load balancers' word on rotation was added to it."""
-        self._runs: dict[str, _ServerRun] = {}
         self._waves: asyncio.Task[list[str]] | None = None
         self._transports: dict[str, Transport] = {}
         """Kept open across waves: a server can be in a prepare wave and then its batch."""
@@ -155,13 +145,18 @@ class Engine:
         await finishing(self._read_back_all())
         return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
 
+    async def run_phase(self, point: str) -> str | None:
+        """Run the plan's deploy-wide phase ``point`` (first_thing, last_thing, on_failure);
+        why the deploy must halt, or None to go on."""
+        return await self._steps.run_hooks(self.plan.hooks.get(point, ()), self._open_hook)
+
     def stop(self, error: StateWriteError) -> None:
         """Stop as Ctrl-C does (finish the change under way, put back an unchanged server)
         because the state cannot be written: going on would leave changes unrecorded."""
         if self.stopped_by is not None:
             return
         self.stopped_by = error
-        self.emit(Warning_(message=f"stopping: {error}"))
+        self.emit(Warned(message=f"stopping: {error}"))
         if self._waves is not None and not self._waves.cancelling():  # once, as one Ctrl-C
             self._waves.cancel()
 
@@ -184,14 +179,13 @@ class Engine:
         async def bounded(server_plan: ServerPlan) -> None:
             async with gate:
                 run = _ServerRun(server_plan, final=wave.final)
-                self._runs[server_plan.server.name] = run
                 await self._run_server(run, shared)
 
         await asyncio.gather(*(bounded(sp) for sp in wave.servers))
         return shared
 
     async def _run_server(self, run: _ServerRun, wave: WaveRun) -> None:
-        run.started_at = time.time()
+        run.started_at = self.clock.time()
         try:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
@@ -201,20 +195,20 @@ class Engine:
                     await self._perform(action, run, wave)
         except BatonError as exc:
             wave.leave(run.name, failed=True)
-            self._finish(run, "failed", str(exc))
+            self._finish(run, ServerStatus.FAILED, str(exc))
         except Stopped as exc:
             wave.leave(run.name)
             await finishing(self._undo_removal(run))
             if wave.wave.final:
-                self._finish(run, "stopped", str(exc))
+                self._finish(run, ServerStatus.STOPPED, str(exc))
         except asyncio.CancelledError:
             await finishing(self._undo_removal(run))
-            self._finish(run, "cancelled", self._why_stopped())
+            self._finish(run, ServerStatus.CANCELLED, self._why_stopped())
             raise
         else:
             wave.leave(run.name)
             if wave.wave.final:
-                self._finish(run, "succeeded", f"now serving {self.plan.version}")
+                self._finish(run, ServerStatus.SUCCEEDED, f"now serving {self.plan.version}")
             else:
                 self._stage(run, Stage.READY, f"{wave.wave.phase.value} done; still serving")
 
@@ -227,153 +221,50 @@ class Engine:
         run.transport = transport
 
     async def _perform(self, action: Action, run: _ServerRun, wave: WaveRun) -> None:
-        if isinstance(action, RemoveFromLoadBalancers):
-            await self._remove(run, action.load_balancers)
-        elif isinstance(action, AddToLoadBalancers):
-            await self._add(run, action.load_balancers)
-        elif isinstance(action, Wait):
-            self._stage(run, Stage.WAITING, f"{action.seconds}s ({action.reason})")
-            await self._sleep(action.seconds)
-        elif isinstance(action, RunStep):
-            await self._confirm_out(run, f"before step {action.step.name}")
-            await self._run_step(run, action)
-        elif isinstance(action, CheckHealth):
-            await self._check_health(run)
-        elif isinstance(action, AwaitBatch):
-            self._stage(run, Stage.WAITING, "for the rest of its batch")
-            await wave.arrive(run.name)
-        elif isinstance(action, Verify):
-            await self._verify(run, action)
-
-    async def _remove(self, run: _ServerRun, names: tuple[str, ...]) -> None:
-        self._stage(run, Stage.LEAVING_ROTATION)
-        for name in names:
-            await self._check_capacity(run, name)
-        for name in names:
-            await finishing(self._change(run, name, "remove"))
-        self._stage(run, Stage.OUT_OF_ROTATION)
-
-    async def _change(self, run: _ServerRun, name: str, action: str) -> None:
-        """A change, its journal and its event, finished whole even when interrupted.
-
-        A removal that cannot be journalled first is not made (the deploy stops); an add is
-        made anyway: putting a server back never needs the state to be written."""
-        if not self._record(name, run.name, action, "intended") and action == "remove":
-            return
-        if action == "remove":
-            run.out_of.add(name)
-            await self.load_balancers[name].remove(run.name)
-        else:
-            await self.load_balancers[name].add(run.name)
-            run.out_of.discard(name)
-        self._record(name, run.name, action, "done")
-        verb = "removed" if action == "remove" else "added"
-        self.emit(LoadBalancerChanged(server=run.name, load_balancer=name, action=verb))
-
-    def _record(self, load_balancer: str, server: str, action: str, state: str) -> bool:
-        """Journal one change; False (and the deploy stops) when the state cannot be written."""
-        try:
-            self._journal(load_balancer, server, action, state)
-        except StateWriteError as error:
-            self.stop(error)
-            return False
-        return True
-
-    async def _confirm_out(self, run: _ServerRun, when: str) -> None:
-        """Confirm ``run`` is still out of every balancer that took it out (a balancer that
-        restarted may have put it back): take it out again and say so, or raise."""
-        for note in await self._read_back.confirm_out(run.name, sorted(run.out_of), when):
-            run.notes.append(note)
-            self.emit(Warning_(message=note))
-
-    async def _check_capacity(self, run: _ServerRun, name: str) -> None:
-        """Wait until removing ``run`` leaves min_in_service servers in rotation, or refuse.
-
-        A server put back a moment ago may still be failing the load balancer's own health
-        checks; waiting for it (up to the health check deadline) is what keeps capacity.
-        """
-        deadline = time.monotonic() + self._capacity_deadline()
-        while (others := await self._others_in_rotation(run, name)) < self.plan.min_in_service:
-            if time.monotonic() >= deadline:
-                raise LoadBalancerError(
-                    f"{run.name}: not removed from {name}: only {others} other server(s) in "
-                    f"rotation, deploy.min_in_service is {self.plan.min_in_service}"
-                )
-            self._stage(run, Stage.QUEUED, f"waiting for {name} to have capacity")
-            await self._sleep(CAPACITY_POLL)
-
-    def _capacity_deadline(self) -> float:
-        check = self.plan.manifest.deploy.health_check
-        return check.deadline if check is not None else CAPACITY_DEADLINE
-
-    async def _others_in_rotation(self, run: _ServerRun, name: str) -> int:
-        membership = await self.load_balancers[name].membership()
-        servers = {s.name for s in self.plan.manifest.servers}
-        others = (m for s, m in membership.items() if s in servers and s != run.name)
-        return sum(m is Membership.IN_ROTATION for m in others)
-
-    async def _add(self, run: _ServerRun, names: tuple[str, ...]) -> None:
-        self._stage(run, Stage.REJOINING_ROTATION)
-        for name in names:
-            await finishing(self._change(run, name, "add"))
+        match action:
+            case RemoveFromLoadBalancers(load_balancers=names):
+                await self._rotation.remove(run.name, names)
+            case AddToLoadBalancers(load_balancers=names):
+                await self._rotation.add(run.name, names)
+            case Wait(seconds=seconds, reason=reason):
+                self._stage(run, Stage.WAITING, f"{seconds}s ({reason})")
+                await self.clock.sleep(seconds)
+            case RunStep(step=step):
+                await self._rotation.confirm_out(run.name, f"before step {step.name}")
+                await self._run_step(run, action)
+            case CheckHealth():
+                await self._check_health(run)
+            case AwaitBatch():
+                self._stage(run, Stage.WAITING, "for the rest of its batch")
+                await wave.arrive(run.name)
+            case Verify():
+                await self._verify(run, action)
+            case _:
+                assert_never(action)
 
     async def _run_step(self, run: _ServerRun, action: RunStep) -> None:
-        step, server = action.step, run.name
+        step = action.step
         assert run.transport is not None
         self._stage(run, Stage.STEP, step.name)
-        self.emit(StepStarted(server=server, step=step.name, migration=step.migration))
-        started = time.time()
-        output = StepOutputStream(server, step.name, self._environment.mask, self.emit)
-        command = render(step.run, self._template_values(run.plan.server))
         run.changed = True
-        transport = self._open_transport(LOCAL) if action.local else run.transport
-        try:
-            if action.local:
-                await transport.open()
-            result = await transport.run(
-                command,
-                timeout=step.timeout,
-                on_output=output,
-                environment=self._environment.variables,
-            )
-        except (asyncio.CancelledError, BatonError) as error:
-            status = "interrupted" if isinstance(error, asyncio.CancelledError) else "failed"
-            self._step_finished(run, step.name, status, None, started, output)
-            raise
-        finally:
-            if action.local:
+        server = run.plan.server
+        if not action.local:
+            result = await self._steps.run(step, server, run.transport, migration=step.migration)
+        else:
+            transport = self._open_transport(LOCAL)
+            try:
+                result = await self._steps.run(step, server, transport, opening=True)
+            finally:
                 await transport.close()
-        status = result.status
-        self._step_finished(run, step.name, status, result.exit_status, started, output)
         what = "hook" if action.hook else "step"
         if result.ok:
             return
         if not action.halt_on_error:
-            self.emit(Warning_(message=f"{server}: hook {step.name} {status}; going on"))
+            self.emit(Warned(message=f"{run.name}: hook {step.name} {result.status}; going on"))
         elif result.timed_out:
             raise StepError(f"{what} {step.name} timed out after {step.timeout:g}s")
         else:
             raise StepError(f"{what} {step.name} exited {result.exit_status}")
-
-    def _step_finished(
-        self,
-        run: _ServerRun,
-        step: str,
-        status: str,
-        exit_status: int | None,
-        started: float,
-        output: StepOutputStream,
-    ) -> None:
-        self.emit(
-            StepFinished(
-                server=run.name,
-                step=step,
-                status=status,
-                exit_status=exit_status,
-                started_at=started,
-                output=output.close(),
-            )
-        )
 
     async def _check_health(self, run: _ServerRun) -> None:
         check = self.plan.manifest.deploy.health_check
@@ -381,7 +272,7 @@ class Engine:
         self._stage(run, Stage.HEALTH_CHECK)
         values = self._template_values(run.plan.server)
         passed, attempts, detail = await wait_until_healthy(
-            check, values, run.transport, self._environment.variables
+            check, values, run.transport, self._environment.variables, self.clock
         )
         self.emit(HealthChecked(server=run.name, passed=passed, attempts=attempts, detail=detail))
         if not passed:
@@ -400,7 +291,7 @@ class Engine:
             self._environment.variables,
         )
         verdict = await verify(
-            canary, self.load_balancers, action.seconds, action.max_error_rate, self._sleep
+            canary, self.load_balancers, action.seconds, action.max_error_rate, self.clock
         )
         self.emit(Verified(server=run.name, passed=verdict.passed, detail=verdict.detail))
         if not verdict.passed:
@@ -408,8 +299,8 @@ class Engine:
 
     async def _undo_removal(self, run: _ServerRun) -> None:
         """On interrupt, put back a server that left rotation but was not changed yet."""
-        if run.out_of and not run.changed:
-            await self._add(run, tuple(sorted(run.out_of)))
+        if not run.changed:
+            await self._rotation.put_back(run.name)
 
     def _template_values(self, server: Server) -> dict[str, object]:
         return values_for(self.plan.application, server, self.plan.version)
@@ -417,11 +308,12 @@ class Engine:
     def _stage(self, run: _ServerRun, stage: Stage, detail: str = "") -> None:
         self.emit(StageChanged(server=run.name, stage=stage, detail=detail))
 
-    def _finish(self, run: _ServerRun, status: str, detail: str) -> None:
+    def _finish(self, run: _ServerRun, status: ServerStatus, detail: str) -> None:
         """Report ``run``'s outcome now, its rotation as baton left it; the read-back before
         the summary corrects it (a second event) only where a balancer says otherwise."""
-        in_rotation = None if not self.plan.manifest.load_balancers else not run.out_of
-        now = time.time()
+        out = self._rotation.out_of(run.name)
+        in_rotation = None if not self.plan.manifest.load_balancers else not out
+        now = self.clock.time()
         self._base[run.name] = ServerOutcome(
             run.name,
             status,
@@ -431,21 +323,11 @@ class Engine:
             now,
             changed=run.changed and run.final,
         )
-        outcome = as_read(self._base[run.name], self._assumed(run), run.notes)
+        assumed = self._rotation.assumed(run.name)
+        outcome = as_read(self._base[run.name], assumed, self._rotation.notes(run.name))
         self._outcomes[run.name] = outcome
         self._stage(run, Stage(status), outcome.detail)
         self._emit_outcome(outcome)
-
-    def _assumed(self, run: _ServerRun) -> Tables:
-        """The membership tables as baton believes them to be for ``run``."""
-        return {
-            lb.name: {
-                run.name: Membership.OUT_OF_ROTATION
-                if lb.name in run.out_of
-                else Membership.IN_ROTATION
-            }
-            for lb in self.plan.manifest.load_balancers
-        }
 
     def _emit_outcome(self, outcome: ServerOutcome) -> None:
         self.emit(
@@ -467,20 +349,13 @@ class Engine:
         for wave in self.plan.waves:
             for server_plan in wave.servers:
                 if server_plan.server.name not in self._outcomes:
-                    self._finish(_ServerRun(server_plan), "not started", why)
+                    self._finish(_ServerRun(server_plan), ServerStatus.NOT_STARTED, why)
 
     async def _read_back_all(self) -> None:
-        """Before reporting: servers meant to be out are confirmed out (taken out again if a
-        balancer put them back), then every outcome gets its membership as read back."""
-        for run in self._runs.values():
-            if run.out_of:
-                with contextlib.suppress(BatonError):  # reported below, as read back
-                    await self._confirm_out(run, "before reporting")
-        read = await self._read_back.everything()
+        """Before reporting: every outcome gets its membership as read back."""
+        read = await self._rotation.read_everything()
         for name, base in self._base.items():
-            known = self._runs.get(name)
-            notes = known.notes if known is not None else []
-            corrected = as_read(base, read, notes)
+            corrected = as_read(base, read, self._rotation.notes(name))
             if corrected != self._outcomes[name]:
                 self._outcomes[name] = corrected
                 self._emit_outcome(corrected)

@@ -14,8 +14,40 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
-class Stage(enum.Enum):
-    """Where a server is in its deploy, in the operator's words."""
+class StepStatus(enum.StrEnum):
+    """How a step (or hook) ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    INTERRUPTED = "interrupted"
+    """The deploy was cancelled or stopped while the step ran."""
+
+
+class ServerStatus(enum.StrEnum):
+    """How a server's deploy ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    """Its wave stopped it (another server failed) before it changed anything."""
+    CANCELLED = "cancelled"
+    NOT_STARTED = "not started"
+
+
+class DeployStatus(enum.StrEnum):
+    """Where a deploy is, as recorded: running, or how it ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    """Its process died, or stopped writing its state, before it finished."""
+
+
+class Stage(enum.StrEnum):
+    """Where a server is in its deploy, in the operator's words; its last stage is its status."""
 
     QUEUED = "queued"
     CONNECTING = "connecting"
@@ -62,7 +94,7 @@ class DeployStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Warning_(Event):
+class Warned(Event):
     kind: ClassVar[str] = "warning"
     message: str
 
@@ -90,6 +122,9 @@ class StepStarted(Event):
     server: str
     step: str
     migration: bool
+    phase: str = ""
+    """The deploy-wide phase (first_thing, last_thing, on_failure) a hook runs in; "" for a
+    server's own steps and hooks."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,12 +142,12 @@ class StepFinished(Event):
     kind: ClassVar[str] = "step_finished"
     server: str
     step: str
-    status: str
-    """"succeeded", "failed", "timed out" or "interrupted" (the deploy was cancelled or
-    stopped while the step ran; ``output`` is what it had printed)."""
+    status: StepStatus
+    """When interrupted, ``output`` is what it had printed."""
     exit_status: int | None
     started_at: float
     output: str = ""
+    phase: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,7 +171,7 @@ class Verified(Event):
 class ServerFinished(Event):
     kind: ClassVar[str] = "server_finished"
     server: str
-    status: str
+    status: ServerStatus
     detail: str
     in_rotation: bool | None
     started_at: float | None
@@ -146,7 +181,7 @@ class ServerFinished(Event):
 class DeployFinished(Event):
     kind: ClassVar[str] = "deploy_finished"
     deploy_id: int
-    status: str
+    status: DeployStatus
     summary: str
 
 
@@ -157,7 +192,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         DeployStarted,
-        Warning_,
+        Warned,
         StageChanged,
         LoadBalancerChanged,
         StepStarted,
@@ -170,6 +205,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+_TYPED: dict[type[Event], dict[str, Callable[[str], enum.StrEnum]]] = {
+    StageChanged: {"stage": Stage},
+    StepFinished: {"status": StepStatus},
+    ServerFinished: {"status": ServerStatus},
+    DeployFinished: {"status": DeployStatus},
+}
+"""The fields stored as their enum's value, by event type."""
+
+
 def event_from_dict(data: dict[str, Any]) -> Event | None:
     """An event back from its stored form (``to_dict``); None for a kind this baton lacks, so
     a newer baton's events never break an older one following the same state."""
@@ -178,8 +222,9 @@ def event_from_dict(data: dict[str, Any]) -> Event | None:
         return None
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: v for k, v in data.items() if k in names}
-    if "stage" in values:
-        values["stage"] = Stage(values["stage"])
+    for name, kind in _TYPED.get(cls, {}).items():
+        if name in values:
+            values[name] = kind(values[name])
     if "servers" in values:
         values["servers"] = tuple(values["servers"])
     if cls is StepOutput and "line" in data:  # recorded line by line by an older baton

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import HealthCheck
 from baton.config.templates import render
 from baton.drivers import Transport
@@ -57,19 +56,20 @@ async def wait_until_healthy(
     values: dict[str, object],
     transport: Transport,
     environment: Mapping[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[bool, int, str]:
     """Retry every ``interval`` until a pass or the ``deadline``: (passed, attempts, detail).
 
     Each attempt gets at most the time left before the deadline, so a check whose timeout is
     longer than its deadline still gives up on time."""
-    deadline = time.monotonic() + check.deadline
+    deadline = clock.monotonic() + check.deadline
     attempts = 0
     while True:
         attempts += 1
-        left = max(deadline - time.monotonic(), MIN_ATTEMPT)
+        left = max(deadline - clock.monotonic(), MIN_ATTEMPT)
         passed, detail = await check_once(
             check, values, transport, environment, min(check.timeout, left)
         )
-        if passed or time.monotonic() + check.interval > deadline:
+        if passed or clock.monotonic() + check.interval > deadline:
             return passed, attempts, detail
-        await asyncio.sleep(check.interval)
+        await clock.sleep(check.interval)

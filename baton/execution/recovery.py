@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
 from baton.config.templates import values_for
 from baton.drivers import LoadBalancerDriver, Transport
-from baton.execution.engine import Journal
 from baton.execution.health import wait_until_healthy
+from baton.execution.rotation import Change, Journal, Progress
 from baton.state import JournalEntry, Store
 
 UNFINISHED = {"running", "abandoned", "cancelled"}
@@ -54,25 +55,28 @@ async def recover(
     load_balancers: Mapping[str, LoadBalancerDriver],
     transport_for: Mapping[str, Transport],
     journal: Journal,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[Recovered]:
     """Health-check each of the ``servers`` :func:`stranded` found; put the healthy ones back."""
     outcomes = []
     for server, entries in servers.items():
         names = tuple(sorted({e.load_balancer for e in entries}))
-        passed, detail = await _healthy(manifest, server, transport_for[server])
+        passed, detail = await _healthy(manifest, server, transport_for[server], clock)
         if passed:
             for name in names:
-                journal(name, server, "add", "intended")
+                journal(name, server, Change.ADD, Progress.INTENDED)
                 await load_balancers[name].add(server)
-                journal(name, server, "add", "done")
+                journal(name, server, Change.ADD, Progress.DONE)
         outcomes.append(Recovered(server, names, passed, detail))
     return outcomes
 
 
-async def _healthy(manifest: Manifest, server: str, transport: Transport) -> tuple[bool, str]:
+async def _healthy(
+    manifest: Manifest, server: str, transport: Transport, clock: Clock
+) -> tuple[bool, str]:
     check = manifest.deploy.health_check
     if check is None:
         return False, "no health check in the manifest: left out of rotation for you to decide"
     values = values_for(manifest.application, manifest.server(server), "")
-    passed, _, detail = await wait_until_healthy(check, values, transport)
+    passed, _, detail = await wait_until_healthy(check, values, transport, clock=clock)
     return passed, detail

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from baton.execution.events import DeployStatus, ServerStatus
+
 
 @dataclass(frozen=True)
 class ServerOutcome:
     server: str
-    status: str
-    """"succeeded", "failed", "stopped" (another server of its batch failed), "not started" or
-    "cancelled"."""
+    status: ServerStatus
     detail: str
     in_rotation: bool | None
     """None when the application has no load balancer."""
@@ -32,17 +32,15 @@ class DeployResult:
     """What the load balancers counted during the deploy, one line per balancer."""
 
     @property
-    def status(self) -> str:
-        if self.hook_failure:
-            return "failed"
+    def status(self) -> DeployStatus:
+        if self.hook_failure or self.state_error is not None:
+            return DeployStatus.FAILED
         statuses = {s.status for s in self.servers}
-        if self.state_error is not None:
-            return "failed"
-        if statuses == {"succeeded"}:
-            return "succeeded"
-        if "cancelled" in statuses:
-            return "cancelled"
-        return "failed"
+        if statuses == {ServerStatus.SUCCEEDED}:
+            return DeployStatus.SUCCEEDED
+        if ServerStatus.CANCELLED in statuses:
+            return DeployStatus.CANCELLED
+        return DeployStatus.FAILED
 
     def summary(self) -> str:
         counts: dict[str, int] = {}

@@ -10,20 +10,27 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from baton._exceptions import InputError, LockError, StateWriteError
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
 from baton.config.checks import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
-from baton.execution.engine import Engine, Journal
+from baton.execution.current import prepare
+from baton.execution.engine import Engine
 from baton.execution.environment import StepEnvironment
-from baton.execution.events import DeployFinished, DeployStarted, Event, EventSink, Warning_
-from baton.execution.hooks import DeployHooks
+from baton.execution.events import (
+    DeployFinished,
+    DeployStarted,
+    DeployStatus,
+    Event,
+    EventSink,
+    Warned,
+)
 from baton.execution.notify import Notifier
 from baton.execution.observed import observed, snapshot
 from baton.execution.preflight import (
@@ -36,8 +43,8 @@ from baton.execution.preflight import (
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
+from baton.execution.rotation import Change, Journal, Progress
 from baton.planning import Plan, plan_to_dict, values_to_apply
-from baton.planning.current import prepare
 from baton.state import JournalEntry, LockHolder, ServerLocks, Store
 
 __all__ = ["DeployReport", "prepare", "recover_stranded", "run_deploy", "wait_for_lock"]
@@ -97,11 +104,12 @@ async def _run_deploy(
     load balancer answered and knows every server, every server accepted a connection and the
     application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
     ``secrets`` are the values of the manifest's secrets; by default they are read from this
-    process's environment.
+    process's environment. Time (waits, deadlines, what is recorded) is the drivers' clock.
     """
     if plan.floor_out_of_reach is not None:
         raise InputError(plan.floor_out_of_reach)
     drivers = drivers or Drivers.real()
+    clock = drivers.clock
     check_files(plan.manifest)
     if secrets is None:
         secrets = resolve_secrets(plan.manifest, os.environ)
@@ -109,7 +117,7 @@ async def _run_deploy(
     directory = state_directory(store)
     if directory is not None:
         check_state_space(directory)
-    await wait_for_lock(store, plan.application, lock_wait)
+    await wait_for_lock(store, plan.application, lock_wait, clock)
     async with opened(plan.manifest, drivers) as (load_balancers, connections):
         notes = await balancers_ready(plan.manifest, load_balancers, store)
         await connections.open_all(plan.manifest.servers)
@@ -126,20 +134,21 @@ async def _run_deploy(
             targets=[(s.address, s.port) for s in plan.manifest.servers],
         )
         recorder = Recorder(store, deploy_id)
-        hooks = DeployHooks(plan, drivers.open_transport, environment)
         holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
         locks = ServerLocks(directory or LOCAL_LOCKS, holds)
         engine = Engine(
             plan,
             open_transport=connections.transport,
+            open_hook=drivers.open_transport,
             load_balancers=load_balancers,
-            emit=_fan_out([recorder, *sinks]),
-            journal=_journal(store, plan.application, deploy_id),
+            emit=_fan_out([recorder, *sinks], clock),
+            journal=_journal(store, plan.application, deploy_id, clock),
             environment=environment,
+            clock=clock,
             lock_server=lambda s: locks.hold(s.name, s.address, s.port),
         )
         notes += [taken_over(record, previous) for record in unfinished]
-        result = await _run_recorded(engine, recorder, store, deploy_id, connections, hooks, notes)
+        result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
     return DeployReport(deploy_id, plan, result)
 
 
@@ -158,17 +167,19 @@ async def opened(
             await driver.close()
 
 
-async def wait_for_lock(store: Store, application: str, seconds: float) -> None:
+async def wait_for_lock(
+    store: Store, application: str, seconds: float, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Return once no live deploy holds the lock; raise LockError after ``seconds``."""
-    deadline = time.monotonic() + seconds
+    deadline = clock.monotonic() + seconds
     while (holder := store.lock_holder(application)) is not None and holder.alive():
-        if time.monotonic() >= deadline:
+        if clock.monotonic() >= deadline:
             waited = f" after waiting {seconds:g}s" if seconds else ""
             raise LockError(
                 f"{application}: a deploy is already running{waited} ({holder.describe()}); "
                 "wait with --lock-wait SECONDS"
             )
-        await asyncio.sleep(min(LOCK_POLL, max(deadline - time.monotonic(), 0.01)))
+        await clock.sleep(min(LOCK_POLL, max(deadline - clock.monotonic(), 0.01)))
 
 
 async def _run_recorded(
@@ -177,25 +188,24 @@ async def _run_recorded(
     store: Store,
     deploy_id: int,
     connections: Connections,
-    hooks: DeployHooks,
     notes: Sequence[str] = (),
 ) -> DeployResult:
     plan, emit = engine.plan, engine.emit
     emit(_started(plan, deploy_id))
     for warning in (*plan.warnings, *notes):
-        emit(Warning_(message=warning))
+        emit(Warned(message=warning))
     flusher = asyncio.create_task(_flush_periodically(recorder, store, engine, deploy_id))
-    status, summary = "cancelled", "the deploy was interrupted"
+    status, summary = DeployStatus.CANCELLED, "the deploy was interrupted"
     try:
-        halted = await hooks.run("first_thing", emit)
+        halted = await engine.run_phase("first_thing")
         if halted:
             result = engine.skip(f"not deployed: {halted}")
             result = dataclasses.replace(result, hook_failure=halted)
-            await hooks.run("on_failure", emit)
+            await engine.run_phase("on_failure")
         else:
             await _recover(engine, store, deploy_id, connections)
             before = await snapshot(engine.load_balancers)
-            result = await _run_with_hooks(engine, hooks)
+            result = await _run_with_hooks(engine)
             after = await snapshot(engine.load_balancers)
             seen = observed(before, after, tuple(plan.server_order()))
             result = dataclasses.replace(result, observed=seen)
@@ -226,17 +236,17 @@ def _finish_record(
     return None
 
 
-async def _run_with_hooks(engine: Engine, hooks: DeployHooks) -> DeployResult:
+async def _run_with_hooks(engine: Engine) -> DeployResult:
     """The waves, then last_thing when every server succeeded and on_failure when not."""
     result = await engine.run()
     if engine.stopped_by is not None:
         result = replace(result, state_error=str(engine.stopped_by))
-    if result.status == "succeeded":
-        halted = await hooks.run("last_thing", engine.emit)
+    if result.status is DeployStatus.SUCCEEDED:
+        halted = await engine.run_phase("last_thing")
         if halted:
             result = dataclasses.replace(result, hook_failure=halted)
-    if result.status == "failed":
-        await hooks.run("on_failure", engine.emit)
+    if result.status is DeployStatus.FAILED:
+        await engine.run_phase("on_failure")
     return result
 
 
@@ -247,11 +257,14 @@ async def _recover(engine: Engine, store: Store, deploy_id: int, connections: Co
     if not names:
         return
     transports = {name: connections.peek(manifest.server(name)) for name in names}
-    journal = _journal(store, manifest.application, deploy_id)
-    for outcome in await recover(manifest, names, engine.load_balancers, transports, journal):
+    journal = _journal(store, manifest.application, deploy_id, engine.clock)
+    recovered = await recover(
+        manifest, names, engine.load_balancers, transports, journal, engine.clock
+    )
+    for outcome in recovered:
         verb = "put back into rotation" if outcome.restored else "LEFT OUT of rotation"
         engine.emit(
-            Warning_(
+            Warned(
                 message=f"recovery: {outcome.server} was left out of rotation by an unfinished "
                 f"deploy; {verb} ({outcome.detail})"
             )
@@ -270,8 +283,13 @@ def _started(plan: Plan, deploy_id: int) -> DeployStarted:
     )
 
 
-def _fan_out(sinks: Sequence[EventSink]) -> EventSink:
+def _fan_out(sinks: Sequence[EventSink], clock: Clock) -> EventSink:
+    """One sink for all; each event stamped with ``clock``'s time, as everything recorded.
+    (An event is made with the system clock's time: on it, nothing needs restamping.)"""
+
     def emit(event: Event) -> None:
+        if clock is not SYSTEM_CLOCK:
+            event = dataclasses.replace(event, at=clock.time())
         for sink in sinks:
             sink(event)
 
@@ -283,38 +301,44 @@ async def _flush_periodically(
 ) -> None:
     """Write recorded events out, and beat the lock's heartbeat now and then; stop the
     deploy when the state cannot be written."""
-    beaten = time.monotonic()
+    clock = engine.clock
+    beaten = clock.monotonic()
     while True:
-        await asyncio.sleep(FLUSH_EVERY)
+        await clock.sleep(FLUSH_EVERY)
         try:
             recorder.flush()
-            if time.monotonic() - beaten >= HEARTBEAT_EVERY:
+            if clock.monotonic() - beaten >= HEARTBEAT_EVERY:
                 store.heartbeat(deploy_id)
-                beaten = time.monotonic()
+                beaten = clock.monotonic()
         except StateWriteError as error:
             engine.stop(error)
 
 
-def _journal(store: Store, application: str, deploy_id: int) -> Journal:
-    def write(load_balancer: str, server: str, action: str, state: str) -> None:
-        store.journal(
-            JournalEntry(application, load_balancer, server, action, state, deploy_id, time.time())
+def _journal(store: Store, application: str, deploy_id: int, clock: Clock) -> Journal:
+    def write(load_balancer: str, server: str, change: Change, progress: Progress, /) -> None:
+        entry = JournalEntry(
+            application, load_balancer, server, change, progress, deploy_id, clock.time()
         )
+        store.journal(entry)
 
     return write
 
 
 async def recover_stranded(
-    manifest: Manifest, store: Store, *, drivers: Drivers | None = None
+    manifest: Manifest,
+    store: Store,
+    *,
+    drivers: Drivers | None = None,
 ) -> list[Recovered]:
     """``baton recover``: restore servers a killed deploy left out, without deploying."""
     drivers = drivers or Drivers.real()
-    await wait_for_lock(store, manifest.application, 0.0)
+    clock = drivers.clock
+    await wait_for_lock(store, manifest.application, 0.0, clock)
     names = stranded(manifest, store)
     if not names:
         return []
     async with opened(manifest, drivers) as (load_balancers, connections):
         await connections.open_all(manifest.server(name) for name in names)
         transports = {name: connections.peek(manifest.server(name)) for name in names}
-        journal = _journal(store, manifest.application, 0)
-        return await recover(manifest, names, load_balancers, transports, journal)
+        journal = _journal(store, manifest.application, 0, clock)
+        return await recover(manifest, names, load_balancers, transports, journal, clock)

@@ -1,5 +1,6 @@
 """A deploy's timeline: per server, the spans of time it spent out of rotation, in each step,
-health check and wait, computed from the deploy's recorded events.
+health check and wait, computed from the deploy's recorded events; and a row per deploy-wide
+hook phase (first_thing before the servers, last_thing or on_failure after them).
 
 Pure: the same events give the same spans, so the terminal (``baton show --timeline``), the
 dashboard's picture and ``--json`` all draw the same data. A deploy still running is drawn up
@@ -28,6 +29,8 @@ FINAL_STAGES = {"succeeded", "failed", "stopped", "cancelled", "not started"}
 INTERRUPTED = "interrupted"
 RUNNING = "running"
 LEFT_OUT = "left out"
+FIRST_PHASE = "first_thing"
+"""The deploy-wide phase drawn above the servers; the others run after them."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ class Span:
 @dataclass(frozen=True)
 class ServerRow:
     server: str
+    """The server, or the deploy-wide phase (first_thing, last_thing, on_failure)."""
     group: int
-    """The plan's wave (1-based): servers deployed together share one."""
+    """The plan's wave (1-based): servers deployed together share one; 0 for a phase."""
     status: str
     start: float | None
     end: float | None
@@ -136,6 +140,8 @@ class _Track:
     status: str = "queued"
     start: float | None = None
     end: float | None = None
+    hooks: dict[str, float] = field(default_factory=dict)
+    """A phase's hooks still running: label -> start."""
 
     def begin(self, kind: str, label: str, at: float) -> None:
         self.open.setdefault(kind, (label, at))
@@ -158,12 +164,15 @@ def timeline_of(record: DeployRecord, events: Iterable[StoredEvent], now: float)
             start = event.at
         elif event.kind == "deploy_finished":
             end = event.at
+        elif phase := str(event.data.get("phase") or ""):
+            _hook(tracks.setdefault(phase, _Track(phase)), event)
         elif (server := event.data.get("server")) is not None:
             _read(tracks.setdefault(server, _Track(server)), event)
     running = record.status == RUNNING
     stop = _stop(record.status, now, end, start if last is None else last)
     groups = _groups(plan)
-    rows = tuple(_row(track, groups.get(name, 0), stop, running) for name, track in tracks.items())
+    order = sorted(tracks.values(), key=lambda track: track.name != FIRST_PHASE)
+    rows = tuple(_row(track, groups.get(track.name, 0), stop, running) for track in order)
     estimate = int(plan.get("estimated_extra_seconds", 0))
     return DeployTimeline(record.id, record.status, start, max(stop, start), rows, estimate)
 
@@ -187,6 +196,10 @@ def _groups(plan: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _row(track: _Track, group: int, stop: float, running: bool) -> ServerRow:
+    for label, began in track.hooks.items():
+        track.spans.append(
+            Span(track.name, STEP, label, began, stop, RUNNING if running else INTERRUPTED)
+        )
     for kind in list(track.open):
         if kind == OUT_OF_ROTATION and track.end is not None:
             track.close(kind, stop, LEFT_OUT)  # still out when the deploy ended
@@ -229,6 +242,25 @@ def _read(track: _Track, event: StoredEvent) -> None:
         _finished(track, str(data["status"]), str(data.get("detail", "")), at)
         if data.get("started_at") is not None:
             track.start = float(data["started_at"])
+
+
+def _hook(track: _Track, event: StoredEvent) -> None:
+    """A deploy-wide hook on its phase's row: a step span per server it ran on; the row ends
+    as its worst hook did."""
+    data, at = event.data, event.at
+    label = f"{data['step']} on {data['server']}"
+    if event.kind == "step_started":
+        track.hooks[label] = at
+        track.start = at if track.start is None else min(track.start, at)
+    elif event.kind == "step_finished":
+        began = track.hooks.pop(label, float(data.get("started_at") or at))
+        status = _step_status(str(data["status"]))
+        track.spans.append(Span(track.name, STEP, label, began, at, status))
+        track.start = began if track.start is None else min(track.start, began)
+        track.end = at if track.end is None else max(track.end, at)
+        worst = {"succeeded": "succeeded", INTERRUPTED: "cancelled"}.get(status, "failed")
+        if track.status in {"queued", "succeeded"} or worst == "failed":
+            track.status = worst
 
 
 def _step_status(status: str) -> str:

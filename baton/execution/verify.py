@@ -9,14 +9,18 @@ it got no traffic to count).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from baton.clock import Clock
 from baton.config import Verify as VerifySettings
 from baton.drivers import LoadBalancerDriver, Membership, Transport
 from baton.drivers.loadbalancer import ServerTraffic
 from baton.execution.health import check_once
+
+SAME_MOMENT = 1e-6
+"""Seconds within which a probe due at the deadline counts as at it (and is not made):
+intervals added up in floats land either side of it."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,10 @@ async def verify(
     load_balancers: Mapping[str, LoadBalancerDriver],
     seconds: float,
     max_error_rate: float,
-    sleep: Callable[[float], Awaitable[None]],
+    clock: Clock,
 ) -> Verdict:
     before = await _traffic(load_balancers, canary.server)
-    probes, failed, last = await _probe(canary, seconds, sleep)
+    probes, failed, last = await _probe(canary, seconds, clock)
     after = await _traffic(load_balancers, canary.server)
     responses, errors = after.responses - before.responses, after.errors - before.errors
     problems = await _down(load_balancers, canary.server)
@@ -60,15 +64,13 @@ async def verify(
     return Verdict(True, f"verified {seconds:g}s: {seen}{errors} errors in {responses} responses")
 
 
-async def _probe(
-    canary: Canary, seconds: float, sleep: Callable[[float], Awaitable[None]]
-) -> tuple[int, int, str]:
+async def _probe(canary: Canary, seconds: float, clock: Clock) -> tuple[int, int, str]:
     """(probes, failed, what the last failure said); only waits when there is no probe."""
     check = canary.settings.probe
     if check is None:
-        await sleep(seconds)
+        await clock.sleep(seconds)
         return 0, 0, ""
-    deadline = time.monotonic() + seconds
+    deadline = clock.monotonic() + seconds
     probes = failed = 0
     last = ""
     while True:
@@ -78,9 +80,9 @@ async def _probe(
         probes += 1
         if not passed:
             failed, last = failed + 1, detail
-        if time.monotonic() + canary.settings.interval > deadline:
+        if clock.monotonic() + canary.settings.interval > deadline - SAME_MOMENT:
             return probes, failed, last
-        await sleep(canary.settings.interval)
+        await clock.sleep(canary.settings.interval)
 
 
 async def _down(load_balancers: Mapping[str, LoadBalancerDriver], server: str) -> list[str]:

@@ -2,8 +2,8 @@
 
 ``before_server`` and ``after_server`` become :class:`RunStep` actions in each server's plan,
 around its steps (and its health check), so in serial they run while it is out of rotation.
-``first_thing``, ``last_thing`` and ``on_failure`` are :class:`HookRun` s the runner performs
-before the first wave, after every server succeeded, and after a failure.
+``first_thing``, ``last_thing`` and ``on_failure`` are :class:`HookRun` s, phases of the plan
+the engine runs before the first wave, after every server succeeded, and after a failure.
 
 ``run_on``: ``local`` is this machine, ``single_server`` the migration server (marked
 ``migrations: true``, else the first), ``all_servers`` every server at once. Around a server,

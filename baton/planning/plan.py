@@ -31,11 +31,10 @@ from baton.planning.actions import (
     Wave,
 )
 from baton.planning.batches import Batches, batch_sizes
-from baton.planning.hooks import HookRun, deploy_hooks
+from baton.planning.hooks import DEPLOY_POINTS, HookRun, deploy_hooks
 from baton.planning.shape import Shape
-from baton.planning.values import ValueInForce, values_in_force
+from baton.planning.values import AppliedValue, ValueInForce, values_in_force
 from baton.settings import Ramp, Settings, format_ramp
-from baton.state.records import AppliedValue
 
 __all__ = [
     "Action",
@@ -104,7 +103,8 @@ class Plan:
     rollback_of: int | None = None
     """The deploy this one rolls back automatically."""
     hooks: Mapping[str, tuple[HookRun, ...]] = field(default_factory=dict)
-    """first_thing, last_thing and on_failure (the runner runs them around the waves)."""
+    """first_thing, last_thing and on_failure: the engine runs them as phases around the
+    waves (:attr:`phases`)."""
 
     @property
     def application(self) -> str:
@@ -128,6 +128,15 @@ class Plan:
             max(sum(a.seconds for a in sp.actions if isinstance(a, Wait)) for sp in wave.servers)
             for wave in self.waves
         )
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """What the deploy runs, in order: first_thing's hooks, the waves' phases (prepare,
+        migrate, rollout), then last_thing (every server succeeded) or on_failure."""
+        waves = dict.fromkeys(wave.phase.value for wave in self.waves)
+        before = [point for point in DEPLOY_POINTS[:1] if point in self.hooks]
+        after = [point for point in DEPLOY_POINTS[1:] if point in self.hooks]
+        return (*before, *waves, *after)
 
     def server_order(self) -> list[str]:
         return [sp.server.name for wave in self.waves if wave.final for sp in wave.servers]

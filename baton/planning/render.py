@@ -20,6 +20,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "max_parallel": plan.max_parallel,
         "servers": plan.server_order(),
         "hooks": {point: [h.describe() for h in runs] for point, runs in plan.hooks.items()},
+        "phases": list(plan.phases),
         "batches": list(plan.batches),
         "batch_origin": plan.batch_origin,
         "migrations_first": plan.migrations_first,

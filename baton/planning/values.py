@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from baton.config import LoadBalancer, Manifest
-from baton.state.records import AppliedValue
 
 WAIT_KEYS = ("wait_after_removing_servers", "wait_after_adding_servers")
 DEFAULTS = {"wait_after_removing_servers": "0", "wait_after_adding_servers": "0", "httpchk": "/"}
+
+
+class AppliedValue(Protocol):
+    """A value an earlier deploy applied, as the caller read it (from the state: planning
+    reads nothing itself)."""
+
+    @property
+    def load_balancer(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def deploy_id(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def picture(timeline: DeployTimeline) -> dict[str, Any]:
     for row in timeline.rows:
         if grouped and previous is not None and row.group != previous:
             y += WAVE_GAP
-        rows.append(_row(row, scale, y, grouped and row.group != previous))
+        rows.append(_row(row, scale, y, grouped and row.group != previous and row.group > 0))
         previous, y = row.group, y + ROW
     return {
         "timeline": timeline,
@@ -77,7 +77,7 @@ def picture(timeline: DeployTimeline) -> dict[str, Any]:
 
 
 def _grouped(timeline: DeployTimeline) -> bool:
-    groups = [r.group for r in timeline.rows]
+    groups = [r.group for r in timeline.rows if r.group]  # 0: a deploy-wide phase
     return 1 < len(set(groups)) < len(groups)
 
 

@@ -1,5 +1,4 @@
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,10 +51,9 @@ async def test_parallel_never_touches_the_load_balancer(
     m = manifest(3)
     fleet = fake_fleet(m)
     fleet.script.on("fetch", seconds=0.2)
-    started = time.monotonic()
     status, _ = await deploy(m, fleet, Store(tmp_path), PARALLEL)
     assert status == "succeeded"
-    assert time.monotonic() - started < 0.55  # three 0.2 s fetches overlapped
+    assert fleet.clock.monotonic() == 0.4  # web1's fetch before migrating, then two overlapped
     assert not [e for e in fleet.timeline.entries if e.what in {"remove", "add"}]
 
 
@@ -106,10 +104,8 @@ async def test_waits_are_honoured_per_server(
 ) -> None:
     m = manifest(2, waits=(1, 1), migration=False)
     fleet = fake_fleet(m)
-    started = time.monotonic()
     await deploy(m, fleet, Store(tmp_path), SERIAL)
-    elapsed = time.monotonic() - started
-    assert 4.0 <= elapsed < 4.8
+    assert fleet.clock.monotonic() == 4.0  # 1 s after removing and after adding, per server
 
 
 async def test_output_is_streamed_and_stored(
@@ -163,9 +159,10 @@ async def test_sticky_values_lifecycle_over_three_deploys(
     deleted = manifest(2, migration=False)
     plan = build_plan(deleted, Settings(), SERIAL, store.applied_values("shop"))
     assert plan.estimated_extra_seconds == 2
-    started = time.monotonic()
-    await deploy(deleted, fake_fleet(deleted), store, SERIAL)
-    assert time.monotonic() - started >= 2.0
+    fleet = fake_fleet(deleted)
+    started = fleet.clock.monotonic()
+    await deploy(deleted, fleet, store, SERIAL)
+    assert fleet.clock.monotonic() - started == 2.0
     cleared = manifest(2, waits=(0, None), migration=False)
     await deploy(cleared, fake_fleet(cleared), store, SERIAL)
     assert not [v for v in store.applied_values("shop") if v.key.startswith("wait")]
@@ -181,7 +178,7 @@ async def test_serial_waits_for_a_server_still_coming_back_before_removing_the_n
     fleet.load_balancers["main"].state["web2"] = Membership.DOWN
 
     async def web2_comes_up() -> None:
-        await asyncio.sleep(0.5)
+        await fleet.clock.sleep(0.5)
         fleet.load_balancers["main"].state["web2"] = Membership.IN_ROTATION
 
     helper = asyncio.create_task(web2_comes_up())
@@ -189,4 +186,4 @@ async def test_serial_waits_for_a_server_still_coming_back_before_removing_the_n
     await helper
     assert status == "succeeded"
     first_removal = next(e for e in fleet.timeline.entries if e.what == "remove")
-    assert first_removal.at - fleet.timeline.entries[0].at >= 0.45
+    assert first_removal.at - fleet.timeline.entries[0].at == 0.5  # two capacity polls

@@ -8,7 +8,7 @@ from pathlib import Path
 from baton.config import parse_manifest
 from baton.drivers.fake import FakeFleet
 from baton.execution import Event, run_deploy
-from baton.execution.events import Warning_
+from baton.execution.events import Warned
 from baton.planning import DeployOptions, Strategy, build_plan, render_plan
 from baton.settings import Settings
 from baton.state import Store
@@ -109,7 +109,7 @@ async def test_halt_on_error_false_warns_and_goes_on(tmp_path: Path) -> None:
     events: list[Event] = []
     report = await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     assert report.result.status == "succeeded"
-    warnings = sorted(e.message for e in events if isinstance(e, Warning_))
+    warnings = sorted(e.message for e in events if isinstance(e, Warned))
     assert warnings == [
         "web1: hook before_server failed; going on",
         "web2: hook before_server failed; going on",

@@ -33,7 +33,7 @@ async def test_interrupt_while_waiting_puts_the_server_back(
     m = manifest(2, waits=(5, None), migration=False)
     fleet, store = fake_fleet(m), Store(tmp_path)
     task = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=fleet.drivers()))
-    await asyncio.sleep(0.3)
+    await fleet.clock.sleep(0.3)
     assert fleet.timeline.out == {"web1"}
     task.cancel()
     report = await task
@@ -53,7 +53,7 @@ async def test_interrupt_during_a_step_leaves_the_changed_server_out_and_says_so
     fleet, store = fake_fleet(m), Store(tmp_path)
     fleet.script.on("restart", seconds=5)
     task = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=fleet.drivers()))
-    await asyncio.sleep(0.3)
+    await fleet.clock.sleep(0.3)
     task.cancel()
     report = await task
     web1 = report.result.servers[0]
@@ -93,12 +93,11 @@ async def test_second_deploy_reports_the_holder_or_waits(
     slow = fake_fleet(m)
     slow.script.on("restart", seconds=0.5)
     first = asyncio.create_task(run_deploy(plan_for(m, store), store, drivers=slow.drivers()))
-    await asyncio.sleep(0.1)
+    await slow.clock.sleep(0.1)
+    other = fake_fleet(m)
     with pytest.raises(LockError, match=r"already running.*deploy #1, pid"):
-        await run_deploy(plan_for(m, store), store, drivers=fake_fleet(m).drivers())
-    second = await run_deploy(
-        plan_for(m, store), store, drivers=fake_fleet(m).drivers(), lock_wait=5
-    )
+        await run_deploy(plan_for(m, store), store, drivers=other.drivers())
+    second = await run_deploy(plan_for(m, store), store, drivers=other.drivers(), lock_wait=5)
     assert (await first).result.status == "succeeded"
     assert second.result.status == "succeeded" and second.deploy_id == 2
 

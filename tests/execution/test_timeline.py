@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from baton.config import Manifest
+from baton.config import Manifest, parse_manifest
 from baton.drivers.fake import FakeFleet
 from baton.execution.events import (
     DeployFinished,
@@ -27,7 +27,7 @@ from baton.planning import DeployOptions, Strategy, build_plan, plan_to_dict
 from baton.settings import Settings
 from baton.state import LockHolder, Store
 from tests.execution.test_engine import deploy
-from tests.manifests import manifest
+from tests.manifests import manifest, manifest_text
 
 T0 = 1000.0
 
@@ -216,3 +216,34 @@ async def test_spans_of_a_real_deploy_match_its_load_balancer_events(
         assert (out.start, out.end) == (removed, added)
         assert [s.label for s in row.spans if s.kind == "step"][-1] == "restart"
     assert [r.group for r in tl.rows] == [1, 2, 3]
+
+
+async def test_deploy_wide_hooks_are_drawn_as_phases_around_the_servers(
+    tmp_path: Path, fake_fleet: Callable[[Manifest], FakeFleet]
+) -> None:
+    hooks = (
+        "hooks:\n  first_thing:\n    - run: announce\n"
+        "  last_thing:\n    - {run: tag, run_on: all_servers}\n"
+    )
+    m = parse_manifest(manifest_text(2, migration=False) + hooks)
+    fleet = fake_fleet(m)
+    fleet.script.on("announce", seconds=1).on("tag", seconds=2)
+    store = Store(tmp_path)
+    status, _ = await deploy(m, fleet, store, DeployOptions("v2", Strategy.SERIAL))
+    assert status == "succeeded"
+    tl = timeline(store, 1, now=fleet.clock.time())
+    assert [(r.server, r.group, r.status) for r in tl.rows] == [
+        ("first_thing", 0, "succeeded"),
+        ("web1", 1, "succeeded"),
+        ("web2", 2, "succeeded"),
+        ("last_thing", 0, "succeeded"),
+    ]
+    first, *_, last = tl.rows
+    assert [(s.kind, s.label, s.duration) for s in first.spans] == [
+        ("step", "first_thing on local", 1.0)
+    ]
+    assert [(s.label, s.duration) for s in last.spans] == [
+        ("last_thing on web1", 2.0),
+        ("last_thing on web2", 2.0),
+    ]
+    assert first.end is not None and first.end <= tl.rows[1].spans[0].start

@@ -13,7 +13,7 @@ from baton.config import HealthCheck, Manifest, Server
 from baton.drivers import KEEP_HEAD, KEEP_TAIL, Membership
 from baton.drivers.fake import FakeFleet, FakeTransport, Timeline
 from baton.execution import prepare, run_deploy
-from baton.execution.events import Event, StepOutput, Warning_
+from baton.execution.events import Event, StepOutput, Warned
 from baton.execution.health import wait_until_healthy
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
@@ -33,7 +33,7 @@ async def forget_when_out(fleet: FakeFleet, server: str) -> None:
     """Like HAProxy restarted without its state file: ``server`` is back in rotation."""
     balancer = fleet.load_balancers["main"]
     while balancer.state[server] is not Membership.OUT_OF_ROTATION:
-        await asyncio.sleep(0.01)
+        await fleet.clock.sleep(0.01)
     balancer.state[server] = Membership.IN_ROTATION
     fleet.timeline.out.discard(server)
 
@@ -53,7 +53,7 @@ async def test_a_balancer_that_forgot_is_told_again_before_the_next_step(
     assert report.result.status == "succeeded"
     for entry in (e for e in fleet.timeline.entries if e.what == "run"):
         assert entry.server in entry.out_of_rotation, entry  # no step ran on a server in rotation
-    warning = next(e.message for e in events if isinstance(e, Warning_))
+    warning = next(e.message for e in events if isinstance(e, Warned))
     assert warning.startswith("main forgot runtime state at ")
     assert warning.endswith(": server web2 was back in rotation; taken out again")
     web2 = report.result.servers[1]
@@ -71,7 +71,7 @@ async def test_a_failed_server_the_balancer_put_back_is_taken_out_and_reported_a
 
     async def forget_during_restart() -> None:
         while "restart web1" not in fleet.timeline.commands("web1"):
-            await asyncio.sleep(0.01)
+            await fleet.clock.sleep(0.01)
         balancer.state["web1"] = Membership.IN_ROTATION
 
     forgetting = asyncio.create_task(forget_during_restart())
@@ -96,7 +96,9 @@ async def test_a_balancer_reporting_down_is_not_reported_in_rotation(
 
     fleet.load_balancers["main"].add = add_but_down  # type: ignore[method-assign]
     report = await run_deploy(
-        build_plan(m, Settings(min_in_service=0), SERIAL), store, drivers=fleet.drivers()
+        build_plan(m, Settings(min_in_service=0), SERIAL),
+        store,
+        drivers=fleet.drivers(),
     )
     web1 = report.result.servers[0]
     assert web1.status == "succeeded" and web1.in_rotation is False
@@ -145,7 +147,7 @@ async def test_a_step_interrupted_is_recorded_with_the_output_it_printed(
     plan = build_plan(m, Settings(min_in_service=0), SERIAL)
     task = asyncio.create_task(run_deploy(plan, store, drivers=fleet.drivers()))
     while "restart web1" not in fleet.timeline.commands():
-        await asyncio.sleep(0.01)
+        await fleet.clock.sleep(0.01)
     task.cancel()
     report = await task
     assert report.result.status == "cancelled"

@@ -143,3 +143,15 @@ def test_a_health_check_timeout_longer_than_its_deadline_is_a_warning() -> None:
         "to the time left before the deadline"
     ) in plan.warnings
     assert not [w for w in build_plan(manifest(1), Settings(), V1).warnings if "timeout" in w]
+
+
+def test_the_deploy_wide_hooks_are_phases_around_the_waves_in_the_order_they_run() -> None:
+    hooks = (
+        "hooks:\n  on_failure:\n    - run: page\n  first_thing:\n    - run: announce\n"
+        "  last_thing:\n    - run: tag\n"
+    )
+    hooked = parse_manifest(manifest_text(2) + hooks)
+    plan = build_plan(hooked, Settings(), DeployOptions("v2", Strategy.PARALLEL), [])
+    expected = ["first_thing", "migrate", "rollout", "last_thing", "on_failure"]
+    assert list(plan.phases) == plan_to_dict(plan)["phases"] == expected
+    assert build_plan(manifest(2), Settings(), DeployOptions("v2")).phases == ("rollout",)

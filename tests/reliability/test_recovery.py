@@ -13,7 +13,7 @@ from pathlib import Path
 from baton.drivers import Membership
 from baton.drivers.fake import FakeFleet, FakeLoadBalancer, Timeline
 from baton.execution import Event, run_deploy
-from baton.execution.events import Warning_
+from baton.execution.events import Warned
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
 from baton.state import JournalEntry, LockHolder, Store
@@ -38,7 +38,7 @@ async def test_a_server_killed_while_being_added_is_put_back_first(tmp_path: Pat
     report = await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
     assert report.result.status == "succeeded"
     assert next(e.server for e in fleet.timeline.entries if e.what == "add") == "web2"
-    warnings = [e.message for e in events if isinstance(e, Warning_)]
+    warnings = [e.message for e in events if isinstance(e, Warned)]
     assert any(w.startswith("recovery: web2 was left out") for w in warnings), warnings
     assert [d.status for d in store.deploys("shop")] == ["succeeded", "abandoned"]
 
@@ -51,7 +51,7 @@ async def test_a_confirmed_add_is_not_recovered_again(tmp_path: Path) -> None:
     plan = build_plan(m, Settings(), DeployOptions("v2", Strategy.SERIAL), [])
     events: list[Event] = []
     await run_deploy(plan, store, drivers=fleet.drivers(), sinks=[events.append])
-    assert not [e for e in events if isinstance(e, Warning_) and "recovery" in e.message]
+    assert not [e for e in events if isinstance(e, Warned) and "recovery" in e.message]
 
 
 class SlowToAdd(FakeLoadBalancer):

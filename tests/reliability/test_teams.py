@@ -10,10 +10,14 @@ import re
 import socket
 from typing import Any
 
+import pytest
+
 from baton.sandbox.manifest import APPLICATION
 from baton.state import Store
 from tests.receiver import receiving
 from tests.reliability.conftest import Site, run, start
+
+pytestmark = pytest.mark.integration  # real sshd, HAProxy and PostgreSQL
 
 
 def _deploy(site: Site, state: str, version: str, *extra: str) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
 
+from baton.clock import SYSTEM_CLOCK, FakeClock
 from baton.web import Credentials, create_app
 from tests.web.browsing import CHROMIUM, CHROMIUM_ARGS
 from tests.web.fakes import FakeFleet, fleet_for, slow_script, write_manifest
@@ -28,8 +29,11 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fleet(manifest_path: Path) -> FakeFleet:
-    return fleet_for(manifest_path, slow_script())
+def fleet(manifest_path: Path, request: pytest.FixtureRequest) -> FakeFleet:
+    """The slow fleet, on fake time (its deploys end at once) but for a browser, which must
+    see each stage a while."""
+    browser = request.node.get_closest_marker("browser") is not None
+    return fleet_for(manifest_path, slow_script(), SYSTEM_CLOCK if browser else FakeClock())
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import load_manifest
 from baton.drivers.fake import FakeFleet, Script
 from tests.manifests import manifest_text
@@ -28,5 +29,5 @@ def write_manifest(directory: Path, servers: int = 3) -> Path:
     return path
 
 
-def fleet_for(path: Path, script: Script | None = None) -> FakeFleet:
-    return FakeFleet(load_manifest(path), script)
+def fleet_for(path: Path, script: Script | None = None, clock: Clock = SYSTEM_CLOCK) -> FakeFleet:
+    return FakeFleet(load_manifest(path), script, clock)

@@ -1,7 +1,8 @@
-"""The plan a deploy would follow now: the pure planner fed from the state.
+"""The plan a deploy would follow now: the pure planner fed from the state and the files.
 
-Apart from :mod:`baton.execution` (which re-exports it) so that ``baton plan`` shows the plan
-``baton deploy`` would run without loading the engine, asyncio or the SSH stack.
+:mod:`baton.planning` reads nothing; this is where its values are read. ``baton.execution``
+loads its modules when first asked, so ``baton plan`` shows the plan ``baton deploy`` would
+run without loading the engine, asyncio or the SSH stack.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from baton.config.checks import file_warnings
-from baton.planning.plan import DeployOptions, Plan, build_plan
+from baton.planning import DeployOptions, Plan, build_plan
 from baton.settings import Settings
 
 if TYPE_CHECKING:
