@@ -18,7 +18,7 @@ MAX_DEPTH = 64
 """Nesting of lists and mappings; a manifest needs 6."""
 MAX_VALUES = 100_000
 """Values (mappings, lists, scalars) after expanding aliases; 10,000 servers take ~50,000."""
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
 def compose(text: str, file: str) -> tuple[Any, dict[KeyPath, int]]:
@@ -130,7 +130,7 @@ def dotted(path: KeyPath) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif not _PLAIN_KEY.match(part):
+        elif not _PLAIN_KEY.fullmatch(part):
             text += f"[{part!r}]"
         else:
             text += f".{part}" if text else part

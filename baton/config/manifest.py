@@ -3,12 +3,11 @@ and the checks that span its sections."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from baton.config.balancing import AnyLoadBalancer, CommandBalancer, ELBv2Balancer, LoadBalancer
+from baton.config.balancing import AnyLoadBalancer, LoadBalancer
 from baton.config.deploying import Deploy, Hooks, Notifications
 from baton.config.servers import Server
 from baton.config.validation import Check, Frozen
@@ -62,23 +61,7 @@ def _check_mapping(lb: LoadBalancer, index: int, names: list[str]) -> None:
             f"load balancer {lb.name!r} maps unknown server(s) {', '.join(unknown)}; "
             f"servers are: {', '.join(names)}",
         )
-    unmapped = [name for name in names if name not in lb.servers]
-    if isinstance(lb, ELBv2Balancer) and unmapped:
-        raise PathError(
-            ("load_balancers", index, "servers"),
-            f"server(s) {', '.join(unmapped)} have no target: map each server to its "
-            "instance id or IP (id:port when not the target group's port)",
-        )
-    if isinstance(lb, CommandBalancer) and lb.status_per_server and unmapped:
-        raise PathError(
-            ("load_balancers", index, "servers"),
-            f"server(s) {', '.join(unmapped)} missing: a status command run per server is "
-            "asked about the servers listed here, so list each (as itself: web1: web1)",
-        )
-    if isinstance(lb, ELBv2Balancer):
-        for server, target in lb.servers.items():
-            if target.count(":") > 1 or not re.match(r"^[^:]+(:\d{1,5})?$", target):
-                raise PathError(
-                    ("load_balancers", index, "servers", server),
-                    f"{target!r} is not a target: an instance id or IP, optionally :port",
-                )
+    try:
+        lb.check_servers(names)
+    except PathError as error:
+        raise PathError(("load_balancers", index, *error.path), str(error)) from None

@@ -12,16 +12,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from baton._exceptions import Location, ManifestError
-from baton.config import model
+from baton.balancers import kinds, models
 from baton.config.composition import dotted, line_of
-from baton.config.model import LOAD_BALANCER_TYPES, Manifest
-from baton.config.validation import is_model, keys
+from baton.config.docs import reachable_models
+from baton.config.model import Manifest
+from baton.config.validation import expand, is_model, keys
 from baton.config.values import KeyPath, PathError
-
-_MODEL_NAMES = frozenset(
-    name for name, value in vars(model).items() if isinstance(value, type) and name[0].isupper()
-)
-"""Class names pydantic puts in an error's location when it tried one side of a union."""
 
 _UNKNOWN_KEY = "unexpected_keyword_argument"
 """What pydantic calls a key that is not a field of the dataclass it validates."""
@@ -75,13 +71,18 @@ def _clean(loc: tuple[int | str, ...], lines: dict[KeyPath, int]) -> KeyPath:
 
 def _is_balancer_tag(path: KeyPath, part: str | int) -> bool:
     """The ``type`` pydantic puts after ``load_balancers[i]`` to say which kind it validated."""
-    return path[:1] == ("load_balancers",) and len(path) == 2 and part in LOAD_BALANCER_TYPES
+    return path[:1] == ("load_balancers",) and len(path) == 2 and part in models()
+
+
+def _model_names() -> set[str]:
+    """Class names pydantic puts in an error's location when it tried one side of a union."""
+    return {*reachable_models(Manifest), *(model.__name__ for model in models().values())}
 
 
 def _is_label(part: str) -> bool:
     return (
         part.startswith(("function-", "tagged-union"))
-        or part in {"Path", "lax-or-strict", *_MODEL_NAMES}
+        or part in {"Path", "lax-or-strict", *_model_names()}
         or ("[" in part and "]" in part)
     )
 
@@ -91,10 +92,10 @@ def _message(error: ErrorDetails, path: KeyPath) -> str:
     if kind == _UNKNOWN_KEY:
         return _unknown_key(path, error["loc"])
     if kind == "union_tag_invalid":
-        types_ = ", ".join(repr(t) for t in LOAD_BALANCER_TYPES)
+        types_ = ", ".join(repr(t) for t in models())
         return f"should be one of {types_}, got {error.get('ctx', {}).get('tag')!r}"
     if kind == "union_tag_not_found":
-        return f"is required (one of {', '.join(repr(t) for t in LOAD_BALANCER_TYPES)})"
+        return f"is required (one of {', '.join(repr(t) for t in models())})"
     if kind == "literal_error":
         return (
             f"should be one of {error.get('ctx', {}).get('expected', '')}, got {error['input']!r}"
@@ -118,11 +119,9 @@ def _pattern_hint(path: KeyPath) -> str:
     hints = {
         "httpchk": "a path starting with /",
         "url": "an http:// or https:// URL",
-        "address": "host:port",
-        "target_group_arn": "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
-        "region": "an AWS region such as eu-west-1",
-        "endpoint_url": "an http:// or https:// URL",
     }
+    for kind in kinds().values():
+        hints |= kind.hints
     return hints.get(
         str(last), "letters, digits, '.', '_' and '-', starting with a letter or digit"
     )
@@ -141,9 +140,9 @@ def _unknown_key(path: KeyPath, loc: tuple[int | str, ...]) -> str:
     known = sorted(_fields_at(loc[:-1]))
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    kind = next((part for part in loc if part in LOAD_BALANCER_TYPES), None)
+    kind = next((part for part in loc if part in models()), None)
     if kind is not None and path[:1] == ("load_balancers",) and len(path) == 3:
-        owners = [t for t, model in LOAD_BALANCER_TYPES.items() if key in keys(model)]
+        owners = [t for t, model in models().items() if key in keys(model)]
         if owners:
             return (
                 f"{key!r} is a key of type {' and '.join(owners)}, not {kind} "
@@ -157,8 +156,8 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
     current: Any = Manifest
     for part in loc:
         current = _unwrap(current)
-        if isinstance(part, str) and part in LOAD_BALANCER_TYPES and _is_union(current):
-            current = LOAD_BALANCER_TYPES[part]
+        if isinstance(part, str) and part in models() and _is_union(current):
+            current = models()[part]
         elif isinstance(part, str) and _is_label(part):
             continue
         elif isinstance(part, int):
@@ -179,6 +178,7 @@ def _is_union(annotation: Any) -> bool:
 
 def _unwrap(annotation: Any) -> Any:
     """Strip ``Annotated[...]`` and ``X | None`` so the model class (or a union of them) shows."""
+    annotation = expand(annotation)
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     if not _is_union(annotation):

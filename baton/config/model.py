@@ -10,18 +10,14 @@ verify), :mod:`~baton.config.deploying` (deploy, hooks, notifications) and
 :mod:`~baton.config.manifest` (the whole).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from baton.config.balancing import (
-    LOAD_BALANCER_TYPES,
-    TARGET_GROUP_ARN,
     AnyLoadBalancer,
-    CommandBalancer,
-    ELBv2Balancer,
-    HAProxyBalancer,
     HostedBalancer,
     LoadBalancer,
     LoadBalancerConfiguration,
     Member,
-    NginxBalancer,
 )
 from baton.config.deploying import Deploy, Hook, Hooks, Notifications, RunOn, SecretSource, Webhook
 from baton.config.manifest import Manifest
@@ -44,7 +40,6 @@ from baton.config.values import (
 )
 
 __all__ = [
-    "LOAD_BALANCER_TYPES",
     "TARGET_GROUP_ARN",
     "VERSION_PATTERN",
     "AnyLoadBalancer",
@@ -82,3 +77,28 @@ __all__ = [
     "WebURL",
     "Webhook",
 ]
+
+_KIND_MODELS = {
+    "HAProxyBalancer": "haproxy",
+    "NginxBalancer": "nginx",
+    "ELBv2Balancer": "elbv2",
+    "TARGET_GROUP_ARN": "elbv2",
+    "CommandBalancer": "command",
+}
+"""Names of the built-in kinds' models, which live with their kind in :mod:`baton.balancers`."""
+
+if TYPE_CHECKING:
+    from baton.balancers.command import CommandBalancer
+    from baton.balancers.elbv2 import TARGET_GROUP_ARN, ELBv2Balancer
+    from baton.balancers.haproxy import HAProxyBalancer
+    from baton.balancers.nginx import NginxBalancer
+
+
+def __getattr__(name: str) -> Any:
+    """A built-in kind's model, from its module (imported here on first use: the kinds' modules
+    import this package, so it cannot import them first)."""
+    if name in _KIND_MODELS:
+        import importlib
+
+        return getattr(importlib.import_module(f"baton.balancers.{_KIND_MODELS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

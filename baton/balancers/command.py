@@ -1,0 +1,66 @@
+"""Any balancer with a command line: baton runs the manifest's ``remove``, ``add`` and
+``status`` commands, here or on the balancer's host."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from baton.balancers import Kind, register
+from baton.config.balancing import HostedBalancer, LoadBalancer
+from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
+from baton.config.values import PathError, Text
+
+if TYPE_CHECKING:
+    from baton.drivers.loadbalancer import LoadBalancerDriver
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandBalancer(HostedBalancer):
+    """Any balancer with a command line: baton runs your ``remove``, ``add`` and ``status``."""
+
+    type: Literal["command"]
+    """The kind of load balancer."""
+    remove: Text
+    """Takes {server} out of rotation ({server}, {address}, {port} are shell-quoted)."""
+    add: Text
+    """Puts {server} back into rotation."""
+    status: Text
+    """Prints in, out or down for {server}; without a placeholder, one "<name> <state>" line
+    per server."""
+
+    def __post_init__(self) -> None:
+        for key in ("remove", "add", "status"):
+            try:
+                check_template(getattr(self, key), BALANCER_PLACEHOLDERS)
+            except ValueError as error:
+                raise PathError((key,), str(error)) from None
+
+    @property
+    def status_per_server(self) -> bool:
+        """Whether ``status`` names a server, so it runs once per server."""
+        return any(f is not None for _, f, _, _ in string.Formatter().parse(self.status))
+
+    def describe(self) -> str:
+        return "status command"
+
+    def check_servers(self, names: list[str]) -> None:
+        """A status command run per server is asked about the servers listed, so list each."""
+        unmapped = [name for name in names if name not in self.servers]
+        if self.status_per_server and unmapped:
+            raise PathError(
+                ("servers",),
+                f"server(s) {', '.join(unmapped)} missing: a status command run per server is "
+                "asked about the servers listed here, so list each (as itself: web1: web1)",
+            )
+
+
+def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
+    from baton.drivers.command import CommandDriver
+
+    assert isinstance(lb, CommandBalancer)
+    return CommandDriver(lb)
+
+
+KIND = register(Kind(type="command", model=CommandBalancer, driver=_driver))

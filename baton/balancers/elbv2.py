@@ -1,0 +1,96 @@
+"""AWS Elastic Load Balancing v2: a target group, through the AWS API (boto3, imported by the
+driver only)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from baton.balancers import InitOffer, Kind, register
+from baton.config.balancing import LoadBalancer
+from baton.config.validation import Check
+from baton.config.values import HttpURL, PathError
+
+if TYPE_CHECKING:
+    from baton.drivers.loadbalancer import LoadBalancerDriver
+
+TARGET_GROUP_ARN = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/"
+    r"[0-9a-f]{16}$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ELBv2Balancer(LoadBalancer):
+    """An AWS Elastic Load Balancing v2 target group; ``servers`` maps each server to its target
+    (instance id or IP, with ``:port`` when not the group's port)."""
+
+    type: Literal["elbv2"]
+    """The kind of load balancer."""
+    target_group_arn: Annotated[str, Check("Field", pattern=TARGET_GROUP_ARN)]
+    """The target group's ARN; credentials come from the AWS chain, never the manifest."""
+    region: Annotated[str, Check("Field", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    """The target group's region (by default the one its ARN names)."""
+    endpoint_url: HttpURL | None = None
+    """Another endpoint for the API (a VPC endpoint; moto in tests)."""
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.target_group_arn.split(":")[3]
+
+    def describe(self) -> str:
+        return f"target group {self.target_group_arn.rsplit(':', 1)[-1]}"
+
+    def check_servers(self, names: list[str]) -> None:
+        """Every server needs its target: AWS knows instances and IPs, not baton's names."""
+        unmapped = [name for name in names if name not in self.servers]
+        if unmapped:
+            raise PathError(
+                ("servers",),
+                f"server(s) {', '.join(unmapped)} have no target: map each server to its "
+                "instance id or IP (id:port when not the target group's port)",
+            )
+        for server, target in self.servers.items():
+            if target.count(":") > 1 or not re.match(r"^[^:]+(:\d{1,5})?$", target):
+                raise PathError(
+                    ("servers", server),
+                    f"{target!r} is not a target: an instance id or IP, optionally :port",
+                )
+
+
+def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
+    from baton.drivers.elbv2 import ELBv2Driver
+
+    assert isinstance(lb, ELBv2Balancer)
+    return ELBv2Driver(lb)
+
+
+def _add_flags(init: argparse.ArgumentParser) -> None:
+    init.add_argument(
+        "--elbv2", metavar="TARGET_GROUP_ARN", help="an AWS ALB/NLB target group of the servers"
+    )
+
+
+def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if args.elbv2 is None:
+        return None
+    port = f":{args.app_port}" if args.app_port else ""
+    targets = {s["name"]: f"{s['address']}{port}" for s in servers}
+    return {"name": "alb", "type": "elbv2", "target_group_arn": args.elbv2, "servers": targets}
+
+
+KIND = register(
+    Kind(
+        type="elbv2",
+        model=ELBv2Balancer,
+        driver=_driver,
+        hints={
+            "target_group_arn": "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
+            "region": "an AWS region such as eu-west-1",
+            "endpoint_url": "an http:// or https:// URL",
+        },
+        init=InitOffer(_add_flags, lambda args: None, _starter),
+    )
+)

@@ -1,0 +1,81 @@
+"""HAProxy: a backend driven through its runtime API (admin socket or host:port)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from baton._exceptions import InputError
+from baton.balancers import InitOffer, Kind, register
+from baton.config.balancing import LoadBalancer
+from baton.config.validation import Check
+from baton.config.values import FilePath, Name
+
+if TYPE_CHECKING:
+    from baton.drivers.loadbalancer import LoadBalancerDriver
+
+_HOST_PORT = re.compile(r"^[^:\s/]+:\d{1,5}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HAProxyBalancer(LoadBalancer):
+    """A backend of HAProxy, driven through its admin socket."""
+
+    type: Literal["haproxy"]
+    """The kind of load balancer."""
+    socket: FilePath | None = None
+    """HAProxy's admin socket (the runtime API); give this or address."""
+    address: Annotated[str, Check("Field", pattern=r"^[^:\s]+:\d{1,5}$")] | None = None
+    """host:port of HAProxy's runtime API over TCP; give this or socket."""
+    backend: Name
+    """The HAProxy backend the servers are members of."""
+
+    def __post_init__(self) -> None:
+        if (self.socket is None) == (self.address is None):
+            raise ValueError(
+                "give exactly one of socket (admin socket path) or address (host:port)"
+            )
+
+    def describe(self) -> str:
+        return f"backend {self.backend}"
+
+
+def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
+    from baton.drivers.haproxy import HAProxyDriver
+
+    assert isinstance(lb, HAProxyBalancer)
+    return HAProxyDriver(lb)
+
+
+def _add_flags(init: argparse.ArgumentParser) -> None:
+    init.add_argument(
+        "--haproxy", metavar="SOCKET_OR_HOST:PORT", help="HAProxy's runtime API (with --backend)"
+    )
+    init.add_argument("--backend", metavar="NAME", help="the HAProxy backend of the servers")
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if (args.haproxy is None) != (args.backend is None):
+        raise InputError(
+            "init: --haproxy and --backend go together (the runtime API and the backend)"
+        )
+
+
+def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if args.haproxy is None:
+        return None
+    where = "address" if _HOST_PORT.match(args.haproxy) else "socket"
+    return {"name": "haproxy", "type": "haproxy", where: args.haproxy, "backend": args.backend}
+
+
+KIND = register(
+    Kind(
+        type="haproxy",
+        model=HAProxyBalancer,
+        driver=_driver,
+        hints={"address": "host:port"},
+        init=InitOffer(_add_flags, _check_flags, _starter),
+    )
+)
