@@ -3,6 +3,7 @@ under :mod:`baton.balancers`."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -56,7 +57,16 @@ class LoadBalancer(Frozen):
     def server_for(self, member: str) -> str:
         """baton's name for one of the load balancer's members (the same name unless mapped):
         the one way back from what a balancer reports to the servers baton deploys."""
-        return next((name for name, mapped in self.servers.items() if mapped == member), member)
+        return self._servers_by_member.get(member, member)
+
+    def poses_as_a_server(self, member: str) -> bool:
+        """Whether ``member`` bears the name of a baton server mapped to another member: it is
+        not that server, and must not pass for it (in preflight, say)."""
+        return member in self.servers and member not in self._servers_by_member
+
+    @functools.cached_property
+    def _servers_by_member(self) -> dict[str, str]:
+        return {member: name for name, member in self.servers.items()}
 
     def describe(self) -> str:
         """What the balancer is, for messages: "backend app", "target group ...", ..."""

@@ -76,7 +76,6 @@ class CommandDriver(LoadBalancerDriver):
         return await self.host.check(command, "the status command")
 
     def _parse_table(self, output: str) -> dict[str, Membership]:
-        baton_names = {self.lb.member_name(s): s for s in self._servers}
         table: dict[str, Membership] = {}
         for line in output.splitlines():
             words = line.split()
@@ -85,7 +84,7 @@ class CommandDriver(LoadBalancerDriver):
                     f"status said {line.strip()[:80]!r}: expected a '<name> in|out|down' line "
                     "per server (or a {server} in the status command)"
                 )
-            table[baton_names.get(words[0], words[0])] = STATES[words[1].lower()]
+            table[self.lb.server_for(words[0])] = STATES[words[1].lower()]
         return table
 
     def _render(self, template: str, server: str) -> str:

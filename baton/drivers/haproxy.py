@@ -7,10 +7,10 @@ each bounded by ``lb.timeout``. Every change is read back from ``show servers st
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError
+from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import HAProxyBalancer
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
 
@@ -60,10 +60,10 @@ class ServerState:
 class HAProxyDriver(LoadBalancerDriver):
     """Drains, disables and enables servers of one backend."""
 
-    def __init__(self, lb: HAProxyBalancer) -> None:
+    def __init__(self, lb: HAProxyBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lb = lb
         self.name = lb.name
-        self._baton_names = {member: name for name, member in lb.servers.items()}
+        self.clock = clock
         self._connections = asyncio.Semaphore(ADMIN_CONNECTIONS)
 
     def __repr__(self) -> str:
@@ -96,18 +96,18 @@ class HAProxyDriver(LoadBalancerDriver):
         admin = await self._servers_state()
         sessions = await self._sessions()
         return {
-            self._baton_names.get(member, member): ServerState(
+            self.lb.server_for(member): ServerState(
                 member, admin_state, op_state, sessions.get(member, 0)
             )
             for member, (op_state, admin_state) in admin.items()
-            if member in self._baton_names or member not in self.lb.servers
+            if not self.lb.poses_as_a_server(member)
         }
 
     async def traffic(self) -> dict[str, ServerTraffic]:
         """Responses and errors per server from ``show stat`` (HTTP mode counters)."""
         rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
         return {
-            self._baton_names.get(row["svname"], row["svname"]): ServerTraffic(
+            self.lb.server_for(row["svname"]): ServerTraffic(
                 sum(_count(row, f"hrsp_{kind}") for kind in RESPONSE_KINDS),
                 sum(_count(row, key) for key in ("hrsp_5xx", "econ", "eresp")),
             )
@@ -122,9 +122,13 @@ class HAProxyDriver(LoadBalancerDriver):
 
     async def _wait_drained(self, server: str) -> None:
         member = self.lb.member_name(server)
-        deadline = time.monotonic() + self.lb.timeout
-        while (await self._sessions()).get(member, 0) > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL)
+        await poll_until(
+            self._sessions,
+            lambda sessions: sessions.get(member, 0) <= 0,
+            timeout=self.lb.timeout,
+            interval=DRAIN_POLL,
+            clock=self.clock,
+        )
 
     async def _state_of(self, server: str) -> ServerState:
         states = await self.server_states()

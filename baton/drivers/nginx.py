@@ -12,12 +12,11 @@ from the file.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shlex
-import time
 from dataclasses import dataclass
 
+from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import NginxBalancer
 from baton.drivers.hosted import BalancerHost, last_words
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
@@ -68,11 +67,11 @@ def _without_comments(text: str) -> str:
 class NginxDriver(LoadBalancerDriver):
     """Marks members of one upstream ``down`` and reloads nginx gracefully."""
 
-    def __init__(self, lb: NginxBalancer) -> None:
+    def __init__(self, lb: NginxBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lb = lb
         self.name = lb.name
+        self.clock = clock
         self.host = BalancerHost(lb, f"nginx upstream {lb.upstream} in {lb.file}")
-        self._baton_names = {member: name for name, member in lb.servers.items()}
 
     def __repr__(self) -> str:
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
@@ -106,11 +105,11 @@ class NginxDriver(LoadBalancerDriver):
     async def membership(self) -> dict[str, Membership]:
         upstream = await self._upstream()
         return {
-            self._baton_names.get(member, member): (
+            self.lb.server_for(member): (
                 Membership.OUT_OF_ROTATION if down else Membership.IN_ROTATION
             )
             for member, down in upstream.down.items()
-            if member in self._baton_names or member not in self.lb.servers
+            if not self.lb.poses_as_a_server(member)
         }
 
     async def close(self) -> None:
@@ -173,8 +172,17 @@ class NginxDriver(LoadBalancerDriver):
 
     async def _wait_for_exit(self, workers: set[int]) -> None:
         """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive."""
-        deadline = time.monotonic() + self.lb.timeout
-        while workers and time.monotonic() < deadline:
-            workers &= await self._workers()
-            if workers:
-                await asyncio.sleep(DRAIN_POLL)
+        old = set(workers)
+
+        async def still_running() -> set[int]:
+            old.intersection_update(await self._workers())
+            return old
+
+        if old:
+            await poll_until(
+                still_running,
+                lambda running: not running,
+                timeout=self.lb.timeout,
+                interval=DRAIN_POLL,
+                clock=self.clock,
+            )
