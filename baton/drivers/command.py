@@ -11,7 +11,7 @@ every change and the preflight's proof that the balancer knows each server.
 from __future__ import annotations
 
 from baton.config.model import CommandBalancer
-from baton.config.templates import render
+from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
@@ -88,6 +88,4 @@ class CommandDriver(LoadBalancerDriver):
         return table
 
     def _render(self, template: str, server: str) -> str:
-        member = self.lb.member_name(server)
-        address, _, port = member.rpartition(":") if ":" in member else (member, "", "")
-        return render(template, {"server": member, "address": address, "port": port})
+        return commands.balancer_command(self.lb, template, server)

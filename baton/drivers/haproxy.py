@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from baton._exceptions import LoadBalancerError
 from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import HAProxyBalancer
+from baton.drivers import commands
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
 
 FORCED_MAINT, INHERITED_MAINT, CONFIG_MAINT = 0x01, 0x02, 0x04
@@ -105,7 +106,7 @@ class HAProxyDriver(LoadBalancerDriver):
 
     async def traffic(self) -> dict[str, ServerTraffic]:
         """Responses and errors per server from ``show stat`` (HTTP mode counters)."""
-        rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
+        rows = await self._rows(commands.haproxy_stat(self.lb), ",", "")
         return {
             self.lb.server_for(row["svname"]): ServerTraffic(
                 sum(_count(row, f"hrsp_{kind}") for kind in RESPONSE_KINDS),
@@ -115,7 +116,7 @@ class HAProxyDriver(LoadBalancerDriver):
         }
 
     async def _set_state(self, server: str, state: str) -> None:
-        command = f"set server {self.lb.backend}/{self.lb.member_name(server)} state {state}"
+        command = commands.haproxy_set_state(self.lb, server, state)
         reply = await self._command(command)
         if reply.strip():
             raise self._error(f"{command!r} refused: {_one_line(reply)}")
@@ -138,12 +139,12 @@ class HAProxyDriver(LoadBalancerDriver):
 
     async def _servers_state(self) -> dict[str, tuple[int, int]]:
         """HAProxy name -> (srv_op_state, srv_admin_state)."""
-        rows = await self._rows(f"show servers state {self.lb.backend}", " ", "1\n")
+        rows = await self._rows(commands.haproxy_servers_state(self.lb), " ", "1\n")
         return {r["srv_name"]: (int(r["srv_op_state"]), int(r["srv_admin_state"])) for r in rows}
 
     async def _sessions(self) -> dict[str, int]:
         """HAProxy name -> current sessions (scur)."""
-        rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
+        rows = await self._rows(commands.haproxy_stat(self.lb), ",", "")
         return {row["svname"]: int(row["scur"] or 0) for row in rows}
 
     async def _rows(self, command: str, separator: str, preamble: str) -> list[dict[str, str]]:
@@ -172,7 +173,7 @@ class HAProxyDriver(LoadBalancerDriver):
             host, port = str(self.lb.address).rsplit(":", 1)
             reader, writer = await asyncio.open_connection(host, int(port))
         try:
-            writer.write(f"{command}\n".encode())
+            writer.write(commands.haproxy_line(command))
             await writer.drain()
             return (await reader.read()).decode(errors="replace")
         finally:

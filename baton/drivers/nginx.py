@@ -13,11 +13,11 @@ from the file.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 
 from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import NginxBalancer
+from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost, last_words
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
@@ -79,9 +79,7 @@ class NginxDriver(LoadBalancerDriver):
     async def preflight(self) -> list[str]:
         """nginx's configuration includes the file baton manages, and nginx runs with the pid
         file named (without its workers, a drain could not be observed)."""
-        marker = shlex.quote(f"# configuration file {self.lb.file}:")
-        command = f"{self.lb.command} -T 2>/dev/null | grep -qxF -- {marker}"
-        result = await self.host.run(command)
+        result = await self.host.run(commands.nginx_includes_file(self.lb))
         if not result.ok:
             raise self.host.error(
                 f"`{self.lb.command} -T` does not show {self.lb.file}: include it from "
@@ -131,7 +129,7 @@ class NginxDriver(LoadBalancerDriver):
             raise self.host.error(f"{server} ({member}) is {state} in {self.lb.file}")
 
     async def _upstream(self) -> Upstream:
-        text = await self.host.check(f"cat -- {shlex.quote(str(self.lb.file))}", "reading")
+        text = await self.host.check(commands.read_file(self.lb.file), "reading")
         upstream = parse_upstream(text, self.lb.upstream)
         if upstream is None:
             raise self.host.error(f"{self.lb.file} has no upstream {self.lb.upstream}")
@@ -140,14 +138,14 @@ class NginxDriver(LoadBalancerDriver):
     async def _replace(self, old: str, new: str) -> None:
         """Write ``new`` atomically; when ``nginx -t`` rejects it, put ``old`` back and fail."""
         await self._write(new)
-        test = await self.host.run(f"{self.lb.command} -t")
+        test = await self.host.run(commands.nginx_test(self.lb))
         if not test.ok:
             await self._write(old)
             raise self.host.error(f"`nginx -t` rejected the change: {last_words(test)}")
 
     async def _reload(self, old: str) -> None:
         """Reload gracefully; when nginx refuses, put ``old`` back so the file tells the truth."""
-        result = await self.host.run(self.lb.reload_command)
+        result = await self.host.run(commands.nginx_reload(self.lb))
         if not result.ok:
             await self._write(old)
             raise self.host.error(
@@ -156,18 +154,12 @@ class NginxDriver(LoadBalancerDriver):
             )
 
     async def _write(self, text: str) -> None:
-        path = shlex.quote(str(self.lb.file))
-        temporary = shlex.quote(f"{self.lb.file}.baton-new")
-        command = (
-            f"printf %s {shlex.quote(text)} > {temporary} && "
-            f"chmod --reference={path} {temporary} && mv -f -- {temporary} {path}"
-        )
+        command = commands.replace_file(self.lb.file, text)
         await self.host.check(command, f"writing {self.lb.file}")
 
     async def _workers(self) -> set[int]:
         """The worker processes of nginx's master now (empty when nginx is not running)."""
-        pid_file = shlex.quote(str(self.lb.pid_file))
-        result = await self.host.run(f'ps -o pid= --ppid "$(cat -- {pid_file})"')
+        result = await self.host.run(commands.nginx_workers(self.lb))
         return {int(word) for word in result.output.split() if word.isdigit()}
 
     async def _wait_for_exit(self, workers: set[int]) -> None:
