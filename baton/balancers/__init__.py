@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from baton.config.balancing import LoadBalancer
     from baton.drivers.loadbalancer import LoadBalancerDriver
+    from baton.sandbox.fleet import Sandbox
 
 BUILT_IN = ("haproxy", "nginx", "elbv2", "command")
 """The kinds baton ships, by module name under :mod:`baton.balancers`, in the order messages
@@ -47,6 +48,35 @@ class InitOffer:
     None when its flags were not given."""
 
 
+class SandboxWiring(Protocol):
+    """How ``baton sandbox up --balancer KIND`` runs a kind on this machine, in front of the
+    sandbox's servers (:mod:`baton.sandbox.balancers` calls these; they import what they run)."""
+
+    def check(self, lag: float) -> None:
+        """Raise ValueError when this machine cannot run it (with this lag)."""
+
+    def start(self, sandbox: Sandbox) -> None:
+        """Start its processes (not yet with lag), recording their pids in ``sandbox``."""
+
+    def set_lag(self, sandbox: Sandbox, lag: float) -> None:
+        """Start what makes changes land ``lag`` seconds late (earlier ones are stopped)."""
+
+    def lag_in_place(self, sandbox: Sandbox, lag: float) -> bool:
+        """Whether what applies the sandbox's lag (``lag``) is alive."""
+
+    def processes(self, sandbox: Sandbox) -> list[tuple[int | None, str]]:
+        """(pid, marker in its command line) of each process it needs."""
+
+    def manifest_keys(self, sandbox: Sandbox) -> dict[str, Any]:
+        """Its own keys in the sandbox's manifest (``servers`` included)."""
+
+    async def membership(self, sandbox: Sandbox) -> dict[str, str]:
+        """Each server's membership as the part that carries the traffic has it."""
+
+    def exports(self) -> dict[str, str]:
+        """Environment variables a deploy to the sandbox needs (credentials, say)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of load balancer, as its module registers it."""
@@ -61,6 +91,8 @@ class Kind:
     """Its keys with a pattern -> what the error message says a value should look like."""
     init: InitOffer | None = None
     """What ``baton init`` offers for it (None: nothing)."""
+    sandbox: SandboxWiring | None = None
+    """How ``baton sandbox`` runs it (None: the sandbox cannot)."""
 
 
 _KINDS: dict[str, Kind] = {}

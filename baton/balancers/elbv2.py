@@ -15,6 +15,7 @@ from baton.config.values import HttpURL, PathError
 
 if TYPE_CHECKING:
     from baton.drivers.loadbalancer import LoadBalancerDriver
+    from baton.sandbox.fleet import Sandbox
 
 TARGET_GROUP_ARN = (
     r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/"
@@ -81,6 +82,77 @@ def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[st
     return {"name": "alb", "type": "elbv2", "target_group_arn": args.elbv2, "servers": targets}
 
 
+class ELBv2Sandbox:
+    """A cloud load balancer on one machine: moto's server is the control plane baton talks
+    to, and a HAProxy data plane follows moto's target group ``lag`` seconds late
+    (:mod:`baton.sandbox.cloud`), as AWS's nodes do."""
+
+    def check(self, lag: float) -> None:
+        try:
+            import boto3  # noqa: F401
+            import moto  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "--balancer elbv2 needs boto3 and moto[server]: pip install 'baton[sandbox-aws]'"
+            ) from None
+
+    def start(self, sandbox: Sandbox) -> None:
+        from baton.balancers.haproxy import SANDBOX as DATA_PLANE
+        from baton.sandbox.manifest import APP_PORT
+        from baton.sandbox.moto import create_target_group, start_moto
+
+        DATA_PLANE.start(sandbox)
+        moto = start_moto(sandbox.directory / "moto.log")
+        sandbox.pids["moto"], sandbox.endpoint_url = moto.pid, moto.endpoint_url
+        sandbox.save()
+        targets = {s.address: APP_PORT for s in sandbox.servers}
+        sandbox.target_group_arn = create_target_group(moto.endpoint_url, targets)
+        sandbox.save()
+
+    def set_lag(self, sandbox: Sandbox, lag: float) -> None:
+        from baton.sandbox.balancers import CLOUD_MODULE, members, spawn
+        from baton.sandbox.manifest import BACKEND
+
+        command = ["--endpoint", sandbox.endpoint_url, "--target-group", sandbox.target_group_arn]
+        command += ["--socket", str(sandbox.haproxy_socket), "--backend", BACKEND]
+        command += [f"--member={n}={m}" for n, m in members(sandbox).items()]
+        spawn(sandbox, "cloud", CLOUD_MODULE, [*command, "--lag", str(lag)])
+
+    def lag_in_place(self, sandbox: Sandbox, lag: float) -> bool:
+        from baton.sandbox.balancers import CLOUD_MODULE
+        from baton.sandbox.processes import is_ours
+
+        return is_ours(sandbox.pids.get("cloud"), CLOUD_MODULE)
+
+    def processes(self, sandbox: Sandbox) -> list[tuple[int | None, str]]:
+        from baton.balancers.haproxy import SANDBOX as DATA_PLANE
+        from baton.sandbox.balancers import CLOUD_MODULE, MOTO_MODULE
+
+        return [
+            *DATA_PLANE.processes(sandbox),
+            (sandbox.pids.get("moto"), MOTO_MODULE),
+            (sandbox.pids.get("cloud"), CLOUD_MODULE),
+        ]
+
+    def manifest_keys(self, sandbox: Sandbox) -> dict[str, Any]:
+        from baton.sandbox.balancers import members
+
+        return {"target_group_arn": sandbox.target_group_arn,
+                "endpoint_url": sandbox.endpoint_url, "servers": members(sandbox)}  # fmt: skip
+
+    async def membership(self, sandbox: Sandbox) -> dict[str, str]:
+        """What the HAProxy data plane routes to, never what moto was told."""
+        from baton.balancers.haproxy import SANDBOX as DATA_PLANE
+
+        return await DATA_PLANE.membership(sandbox)
+
+    def exports(self) -> dict[str, str]:
+        """moto takes any credentials; the manifest never holds them."""
+        from baton.sandbox.moto import CREDENTIALS
+
+        return dict(CREDENTIALS)
+
+
 KIND = register(
     Kind(
         type="elbv2",
@@ -92,5 +164,6 @@ KIND = register(
             "endpoint_url": "an http:// or https:// URL",
         },
         init=InitOffer(_add_flags, lambda args: None, _starter),
+        sandbox=ELBv2Sandbox(),
     )
 )

@@ -15,6 +15,7 @@ from baton.config.values import FilePath, Name
 
 if TYPE_CHECKING:
     from baton.drivers.loadbalancer import LoadBalancerDriver
+    from baton.sandbox.fleet import Sandbox
 
 _HOST_PORT = re.compile(r"^[^:\s/]+:\d{1,5}$")
 
@@ -70,6 +71,60 @@ def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[st
     return {"name": "haproxy", "type": "haproxy", where: args.haproxy, "backend": args.backend}
 
 
+class HAProxySandbox:
+    """A real HAProxy; with lag, baton talks to it through the lagging admin-socket proxy
+    (:mod:`baton.sandbox.lag`)."""
+
+    def check(self, lag: float) -> None:
+        pass
+
+    def start(self, sandbox: Sandbox) -> None:
+        from baton.sandbox.balancers import members
+        from baton.sandbox.haproxy import start_haproxy
+        from baton.sandbox.manifest import BACKEND
+
+        haproxy = start_haproxy(
+            sandbox.directory / "haproxy", BACKEND, members(sandbox), None, "/", 200
+        )
+        sandbox.pids["haproxy"] = haproxy.pid
+        sandbox.haproxy_socket, sandbox.frontend_url = haproxy.socket, haproxy.frontend_url
+        sandbox.save()
+
+    def set_lag(self, sandbox: Sandbox, lag: float) -> None:
+        from baton.sandbox.balancers import LAG_MODULE, spawn
+        from baton.sandbox.processes import wait_for
+
+        if lag > 0:
+            command = ["--listen", str(sandbox.lag_socket), "--target", str(sandbox.haproxy_socket)]
+            spawn(sandbox, "lag", LAG_MODULE, [*command, "--lag", str(lag)])
+            wait_for(sandbox.lag_socket.exists, "the lag proxy's socket")
+
+    def lag_in_place(self, sandbox: Sandbox, lag: float) -> bool:
+        from baton.sandbox.balancers import LAG_MODULE
+        from baton.sandbox.processes import is_ours
+
+        return lag == 0 or is_ours(sandbox.pids.get("lag"), LAG_MODULE)
+
+    def processes(self, sandbox: Sandbox) -> list[tuple[int | None, str]]:
+        return [(sandbox.pids.get("haproxy"), str(sandbox.directory / "haproxy"))]
+
+    def manifest_keys(self, sandbox: Sandbox) -> dict[str, Any]:
+        from baton.sandbox.manifest import BACKEND
+
+        return {"socket": str(sandbox.balancer_socket), "backend": BACKEND,
+                "servers": {s.name: s.name for s in sandbox.servers}}  # fmt: skip
+
+    async def membership(self, sandbox: Sandbox) -> dict[str, str]:
+        from baton.sandbox.status import membership
+
+        return await membership(sandbox.haproxy_socket)
+
+    def exports(self) -> dict[str, str]:
+        return {}
+
+
+SANDBOX = HAProxySandbox()
+
 KIND = register(
     Kind(
         type="haproxy",
@@ -77,5 +132,6 @@ KIND = register(
         driver=_driver,
         hints={"address": "host:port"},
         init=InitOffer(_add_flags, _check_flags, _starter),
+        sandbox=SANDBOX,
     )
 )

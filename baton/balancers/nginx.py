@@ -14,6 +14,7 @@ from baton.config.values import FilePath, Name, Text
 
 if TYPE_CHECKING:
     from baton.drivers.loadbalancer import LoadBalancerDriver
+    from baton.sandbox.fleet import Sandbox
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,11 +71,68 @@ def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[st
     }  # fmt: skip
 
 
+class NginxSandbox:
+    """A real nginx whose upstream file the nginx driver rewrites (no lag: nginx applies a
+    change when it reloads)."""
+
+    def check(self, lag: float) -> None:
+        from baton.sandbox.nginx import NGINX
+
+        if lag > 0:
+            raise ValueError("--lag needs --balancer haproxy or elbv2 (nginx acts at its reload)")
+        if not Path(NGINX).exists():
+            raise ValueError(f"--balancer nginx needs {NGINX}: apt-get install nginx")
+
+    def start(self, sandbox: Sandbox) -> None:
+        from baton.sandbox.balancers import members
+        from baton.sandbox.manifest import BACKEND
+        from baton.sandbox.nginx import start_nginx
+
+        proxy = start_nginx(sandbox.directory / "nginx", BACKEND, list(members(sandbox).values()))
+        sandbox.pids["nginx"], sandbox.frontend_url = proxy.pid, proxy.frontend_url
+        sandbox.save()
+
+    def set_lag(self, sandbox: Sandbox, lag: float) -> None:
+        pass  # check() refuses lag
+
+    def lag_in_place(self, sandbox: Sandbox, lag: float) -> bool:
+        return True
+
+    def processes(self, sandbox: Sandbox) -> list[tuple[int | None, str]]:
+        return [(sandbox.pids.get("nginx"), str(sandbox.directory / "nginx"))]
+
+    def manifest_keys(self, sandbox: Sandbox) -> dict[str, Any]:
+        from baton.sandbox.balancers import members
+        from baton.sandbox.manifest import BACKEND
+        from baton.sandbox.nginx import NGINX
+
+        proxy = sandbox.directory / "nginx"
+        return {"file": str(proxy / "upstream.conf"), "upstream": BACKEND,
+                "command": f"{NGINX} -p {proxy} -c {proxy / 'nginx.conf'}",
+                "pid_file": str(proxy / "nginx.pid"), "servers": members(sandbox)}  # fmt: skip
+
+    async def membership(self, sandbox: Sandbox) -> dict[str, str]:
+        """Read from the upstream file by the nginx driver itself."""
+        from baton.config.validation import validate
+        from baton.drivers.nginx import NginxDriver
+        from baton.sandbox.balancers import manifest_block
+
+        driver = NginxDriver(validate(NginxBalancer, manifest_block(sandbox), strict=False))
+        try:
+            return {name: m.value for name, m in (await driver.membership()).items()}
+        finally:
+            await driver.close()
+
+    def exports(self) -> dict[str, str]:
+        return {}
+
+
 KIND = register(
     Kind(
         type="nginx",
         model=NginxBalancer,
         driver=_driver,
         init=InitOffer(_add_flags, _check_flags, _starter),
+        sandbox=NginxSandbox(),
     )
 )
