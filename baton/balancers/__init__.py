@@ -41,11 +41,11 @@ class InitOffer:
 
     add_flags: Callable[[argparse.ArgumentParser], None]
     """Adds the kind's flags to ``baton init``'s parser."""
-    check_flags: Callable[[argparse.Namespace], None]
-    """Refuses flags given without their partner (InputError), before anything is built."""
     starter: Starter
     """The balancer's keys for the manifest ``init`` writes, from the flags and the servers;
     None when its flags were not given."""
+    check_flags: Callable[[argparse.Namespace], None] = lambda args: None
+    """Refuses flags given without their partner (InputError), before anything is built."""
 
 
 class SandboxWiring(Protocol):
@@ -118,6 +118,18 @@ def kinds() -> Mapping[str, Kind]:
     _load_built_in()
     built_in = {name: _KINDS[name] for name in BUILT_IN if name in _KINDS}
     return MappingProxyType(built_in | _KINDS)
+
+
+def driver_in(module: str, name: str) -> Callable[[LoadBalancer], LoadBalancerDriver]:
+    """A kind's driver factory: builds class ``name`` of ``module`` with the balancer,
+    importing the module on first use, so that loading a manifest never does (nor boto3)."""
+
+    def build(lb: LoadBalancer) -> LoadBalancerDriver:
+        driver: Callable[[LoadBalancer], LoadBalancerDriver]
+        driver = getattr(importlib.import_module(module), name)
+        return driver(lb)
+
+    return build
 
 
 def models() -> Mapping[str, type[LoadBalancer]]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from baton.balancers import Kind, register
-from baton.config.balancing import HostedBalancer, LoadBalancer
+from baton.balancers import Kind, driver_in, register
+from baton.config.balancing import HostedBalancer
 from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
 from baton.config.values import PathError, Text
-
-if TYPE_CHECKING:
-    from baton.drivers.loadbalancer import LoadBalancerDriver
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,11 +53,10 @@ class CommandBalancer(HostedBalancer):
             )
 
 
-def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.command import CommandDriver
-
-    assert isinstance(lb, CommandBalancer)
-    return CommandDriver(lb)
-
-
-KIND = register(Kind(type="command", model=CommandBalancer, driver=_driver))
+KIND = register(
+    Kind(
+        type="command",
+        model=CommandBalancer,
+        driver=driver_in("baton.drivers.command", "CommandDriver"),
+    )
+)

@@ -8,13 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from baton.balancers import InitOffer, Kind, register
+from baton.balancers import InitOffer, Kind, driver_in, register
 from baton.config.balancing import LoadBalancer
 from baton.config.validation import Check
 from baton.config.values import HttpURL, PathError
 
 if TYPE_CHECKING:
-    from baton.drivers.loadbalancer import LoadBalancerDriver
     from baton.sandbox.fleet import Sandbox
 
 TARGET_GROUP_ARN = (
@@ -59,13 +58,6 @@ class ELBv2Balancer(LoadBalancer):
                     ("servers", server),
                     f"{target!r} is not a target: an instance id or IP, optionally :port",
                 )
-
-
-def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.elbv2 import ELBv2Driver
-
-    assert isinstance(lb, ELBv2Balancer)
-    return ELBv2Driver(lb)
 
 
 def _add_flags(init: argparse.ArgumentParser) -> None:
@@ -157,13 +149,13 @@ KIND = register(
     Kind(
         type="elbv2",
         model=ELBv2Balancer,
-        driver=_driver,
+        driver=driver_in("baton.drivers.elbv2", "ELBv2Driver"),
         hints={
             "target_group_arn": "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
             "region": "an AWS region such as eu-west-1",
             "endpoint_url": "an http:// or https:// URL",
         },
-        init=InitOffer(_add_flags, lambda args: None, _starter),
+        init=InitOffer(_add_flags, _starter),
         sandbox=ELBv2Sandbox(),
     )
 )

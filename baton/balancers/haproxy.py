@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from baton._exceptions import InputError
-from baton.balancers import InitOffer, Kind, register
+from baton.balancers import InitOffer, Kind, driver_in, register
 from baton.config.balancing import LoadBalancer
 from baton.config.validation import Check
 from baton.config.values import FilePath, Name
 
 if TYPE_CHECKING:
-    from baton.drivers.loadbalancer import LoadBalancerDriver
     from baton.sandbox.fleet import Sandbox
 
 _HOST_PORT = re.compile(r"^[^:\s/]+:\d{1,5}$")
@@ -41,13 +40,6 @@ class HAProxyBalancer(LoadBalancer):
 
     def describe(self) -> str:
         return f"backend {self.backend}"
-
-
-def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.haproxy import HAProxyDriver
-
-    assert isinstance(lb, HAProxyBalancer)
-    return HAProxyDriver(lb)
 
 
 def _add_flags(init: argparse.ArgumentParser) -> None:
@@ -129,9 +121,9 @@ KIND = register(
     Kind(
         type="haproxy",
         model=HAProxyBalancer,
-        driver=_driver,
+        driver=driver_in("baton.drivers.haproxy", "HAProxyDriver"),
         hints={"address": "host:port"},
-        init=InitOffer(_add_flags, _check_flags, _starter),
+        init=InitOffer(_add_flags, _starter, _check_flags),
         sandbox=SANDBOX,
     )
 )

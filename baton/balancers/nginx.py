@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from baton._exceptions import InputError
-from baton.balancers import InitOffer, Kind, register
-from baton.config.balancing import HostedBalancer, LoadBalancer
+from baton.balancers import InitOffer, Kind, driver_in, register
+from baton.config.balancing import HostedBalancer
 from baton.config.values import FilePath, Name, Text
 
 if TYPE_CHECKING:
-    from baton.drivers.loadbalancer import LoadBalancerDriver
     from baton.sandbox.fleet import Sandbox
 
 
@@ -40,13 +39,6 @@ class NginxBalancer(HostedBalancer):
 
     def describe(self) -> str:
         return f"nginx upstream {self.upstream} in {self.file}"
-
-
-def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.nginx import NginxDriver
-
-    assert isinstance(lb, NginxBalancer)
-    return NginxDriver(lb)
 
 
 def _add_flags(init: argparse.ArgumentParser) -> None:
@@ -131,8 +123,8 @@ KIND = register(
     Kind(
         type="nginx",
         model=NginxBalancer,
-        driver=_driver,
-        init=InitOffer(_add_flags, _check_flags, _starter),
+        driver=driver_in("baton.drivers.nginx", "NginxDriver"),
+        init=InitOffer(_add_flags, _starter, _check_flags),
         sandbox=NginxSandbox(),
     )
 )

@@ -40,7 +40,6 @@ from baton.config.values import (
 )
 
 __all__ = [
-    "TARGET_GROUP_ARN",
     "VERSION_PATTERN",
     "AnyLoadBalancer",
     "CommandBalancer",
@@ -78,27 +77,19 @@ __all__ = [
     "Webhook",
 ]
 
-_KIND_MODELS = {
-    "HAProxyBalancer": "haproxy",
-    "NginxBalancer": "nginx",
-    "ELBv2Balancer": "elbv2",
-    "TARGET_GROUP_ARN": "elbv2",
-    "CommandBalancer": "command",
-}
-"""Names of the built-in kinds' models, which live with their kind in :mod:`baton.balancers`."""
-
 if TYPE_CHECKING:
     from baton.balancers.command import CommandBalancer
-    from baton.balancers.elbv2 import TARGET_GROUP_ARN, ELBv2Balancer
+    from baton.balancers.elbv2 import ELBv2Balancer
     from baton.balancers.haproxy import HAProxyBalancer
     from baton.balancers.nginx import NginxBalancer
 
 
 def __getattr__(name: str) -> Any:
-    """A built-in kind's model, from its module (imported here on first use: the kinds' modules
-    import this package, so it cannot import them first)."""
-    if name in _KIND_MODELS:
-        import importlib
+    """A registered kind's model by its class name (``HAProxyBalancer``), from its module in
+    :mod:`baton.balancers`: imported on first use, as the kinds' modules import this package."""
+    from baton.balancers import models
 
-        return getattr(importlib.import_module(f"baton.balancers.{_KIND_MODELS[name]}"), name)
+    for model in models().values():
+        if model.__name__ == name:
+            return model
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -88,7 +88,7 @@ LEDGER = Kind(
     type="ledger",
     model=LedgerBalancer,
     driver=_driver,
-    init=InitOffer(_add_flags, lambda args: None, _starter),
+    init=InitOffer(_add_flags, _starter),
 )
 LEDGER_BLOCK = "  - name: main\n    type: ledger\n    book: shop\n    servers: {web1: one}\n"
 
