@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import Literal
 
 from baton.balancers import Kind, driver_in, register
 from baton.config.balancing import HostedBalancer
-from baton.config.templates import BALANCER_PLACEHOLDERS, check_template
+from baton.config.templates import BALANCER_PLACEHOLDERS, check_template, placeholders
 from baton.config.values import PathError, Text
 
 
@@ -37,7 +36,7 @@ class CommandBalancer(HostedBalancer):
     @property
     def status_per_server(self) -> bool:
         """Whether ``status`` names a server, so it runs once per server."""
-        return any(f is not None for _, f, _, _ in string.Formatter().parse(self.status))
+        return bool(placeholders(self.status))
 
     def describe(self) -> str:
         return "status command"
