@@ -2,9 +2,10 @@
 
 A kind's module holds its manifest model, how to build its driver (importing the driver's
 module, and anything heavy such as boto3, only when a deploy needs it), what ``baton init``
-offers for it and the hints its error messages give. Everything that lists the kinds reads this
-registry: the manifest's union of balancer models (so validation, ``baton schema`` and ``baton
-init`` see a new kind), the driver factory and ``init``'s flags. A new kind is one module that
+offers for it, how ``baton sandbox`` runs it and the hints its error messages give. Everything
+that lists the kinds reads this registry: the manifest's union of balancer models (so
+validation, ``baton schema`` and ``baton init`` see a new kind), the driver factory, ``init``'s
+flags and the sandbox's ``--balancer`` choices. A new kind is one module that
 calls :func:`register`; the built-in ones are imported, in this order, the first time the kinds
 are asked for.
 """
