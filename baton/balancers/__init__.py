@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
     from pydantic_core import CoreSchema
 
+    from baton.clock import Clock
     from baton.config.balancing import LoadBalancer
     from baton.drivers.loadbalancer import LoadBalancerDriver
     from baton.sandbox.fleet import Sandbox
@@ -86,8 +87,9 @@ class Kind:
     """The word ``type:`` takes in the manifest."""
     model: builtins.type[LoadBalancer]
     """Its manifest model: a frozen dataclass deriving from LoadBalancer."""
-    driver: Callable[[LoadBalancer], LoadBalancerDriver]
-    """Builds its driver; imports the driver's module itself, so loading a manifest never does."""
+    driver: Callable[[LoadBalancer, Clock], LoadBalancerDriver]
+    """Builds its driver, waiting on the clock given; imports the driver's module itself, so
+    loading a manifest never does."""
     hints: Mapping[str, str] = field(default_factory=dict)
     """Its keys with a pattern -> what the error message says a value should look like."""
     init: InitOffer | None = None
@@ -121,14 +123,14 @@ def kinds() -> Mapping[str, Kind]:
     return MappingProxyType(built_in | _KINDS)
 
 
-def driver_in(module: str, name: str) -> Callable[[LoadBalancer], LoadBalancerDriver]:
-    """A kind's driver factory: builds class ``name`` of ``module`` with the balancer,
-    importing the module on first use, so that loading a manifest never does (nor boto3)."""
+def driver_in(module: str, name: str) -> Callable[[LoadBalancer, Clock], LoadBalancerDriver]:
+    """A kind's driver factory: builds class ``name`` of ``module`` with the balancer and the
+    clock, importing the module on first use, so that loading a manifest never does (nor boto3)."""
 
-    def build(lb: LoadBalancer) -> LoadBalancerDriver:
-        driver: Callable[[LoadBalancer], LoadBalancerDriver]
+    def build(lb: LoadBalancer, clock: Clock) -> LoadBalancerDriver:
+        driver: Callable[[LoadBalancer, Clock], LoadBalancerDriver]
         driver = getattr(importlib.import_module(module), name)
-        return driver(lb)
+        return driver(lb, clock)
 
     return build
 

@@ -18,6 +18,7 @@ BALANCER_PLACEHOLDERS = ("server", "address", "port")
 """In a command balancer's commands: the balancer's name for the server, and its halves when
 that name is ``address:port``."""
 
+
 def placeholders(text: str) -> list[str]:
     """The placeholders ``text`` names, in order; ValueError for a malformed one. (``string``
     is imported here: its import compiles a pattern, which ``baton --help`` need not pay.)"""

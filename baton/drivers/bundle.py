@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config.model import LoadBalancer, Server
 from baton.drivers.loadbalancer import LoadBalancerDriver
 from baton.drivers.transport import Transport
@@ -18,11 +20,12 @@ class Drivers:
     load_balancer: Callable[[LoadBalancer], LoadBalancerDriver]
 
     @classmethod
-    def real(cls) -> Drivers:
-        """SSH or local transports and the registered load balancer drivers.
+    def real(cls, clock: Clock = SYSTEM_CLOCK) -> Drivers:
+        """SSH or local transports and the registered load balancer drivers, whose waits
+        (drains, health) run on ``clock``.
 
         Imported here, not at the top, so that fakes never load asyncssh.
         """
         from baton.drivers.factory import load_balancer_driver, open_transport
 
-        return cls(open_transport, load_balancer_driver)
+        return cls(open_transport, functools.partial(load_balancer_driver, clock=clock))

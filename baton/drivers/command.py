@@ -10,6 +10,7 @@ every change and the preflight's proof that the balancer knows each server.
 
 from __future__ import annotations
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config.model import CommandBalancer
 from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost
@@ -25,7 +26,9 @@ STATES = {
 class CommandDriver(LoadBalancerDriver):
     """Runs the manifest's commands and believes only what ``status`` says afterwards."""
 
-    def __init__(self, lb: CommandBalancer) -> None:
+    def __init__(self, lb: CommandBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
+        """``clock`` as every driver takes it; the commands themselves are bounded by
+        lb.timeout, and this driver never waits between them."""
         self.lb = lb
         self.name = lb.name
         self.host = BalancerHost(lb, "command")

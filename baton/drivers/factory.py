@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 from baton.balancers import kinds
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config.model import LoadBalancer, Server
 from baton.drivers.loadbalancer import LoadBalancerDriver
 from baton.drivers.local import LocalTransport
 from baton.drivers.ssh import SSHTransport
 from baton.drivers.transport import Transport
 
-LoadBalancerFactory = Callable[[LoadBalancer], LoadBalancerDriver]
+LoadBalancerFactory = Callable[[LoadBalancer, Clock], LoadBalancerDriver]
 
 
 class _Drivers(Mapping[str, LoadBalancerFactory]):
@@ -33,7 +34,7 @@ class _Drivers(Mapping[str, LoadBalancerFactory]):
 
 
 LOAD_BALANCER_DRIVERS: Mapping[str, LoadBalancerFactory] = _Drivers()
-"""``lb.type`` -> a callable taking the LoadBalancer and returning its driver."""
+"""``lb.type`` -> a callable taking the LoadBalancer and a clock and returning its driver."""
 
 
 def open_transport(server: Server) -> Transport:
@@ -44,12 +45,16 @@ def open_transport(server: Server) -> Transport:
 
 
 def load_balancer_driver(
-    lb: LoadBalancer, registry: Mapping[str, LoadBalancerFactory] = LOAD_BALANCER_DRIVERS
+    lb: LoadBalancer,
+    registry: Mapping[str, LoadBalancerFactory] = LOAD_BALANCER_DRIVERS,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> LoadBalancerDriver:
-    """The driver for ``lb``; pass ``registry`` to add or replace kinds (e.g. in tests)."""
+    """The driver for ``lb``, waiting on ``clock``; pass ``registry`` to add or replace kinds
+    (e.g. in tests)."""
     try:
         factory = registry[lb.type]
     except KeyError:
         known = ", ".join(sorted(registry))
         raise ValueError(f"no driver for load balancer type {lb.type!r}; known: {known}") from None
-    return factory(lb)
+    return factory(lb, clock)

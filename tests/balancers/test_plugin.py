@@ -17,6 +17,7 @@ import pytest
 from baton._exceptions import ManifestError
 from baton.balancers import InitOffer, Kind, kinds, register, unregister
 from baton.cli.main import main
+from baton.clock import Clock
 from baton.config import parse_manifest
 from baton.config.balancing import LoadBalancer
 from baton.config.schema import manifest_schema
@@ -71,7 +72,7 @@ class LedgerDriver(LoadBalancerDriver):
         return {self.lb.server_for(member): state for member, state in self.members.items()}
 
 
-def _driver(lb: LoadBalancer) -> LoadBalancerDriver:
+def _driver(lb: LoadBalancer, clock: Clock) -> LoadBalancerDriver:
     assert isinstance(lb, LedgerBalancer)
     return LedgerDriver(lb)
 

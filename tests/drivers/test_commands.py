@@ -73,4 +73,3 @@ def test_ssh_commands_carry_variables_on_stdin() -> None:
         "set -a; . /dev/stdin; set +a; deploy.sh"
     )
     assert commands.ssh_environment({"A": "1", "TOKEN": "it's"}) == "A=1\nTOKEN='it'\"'\"'s'\n"
-

@@ -13,6 +13,8 @@ from baton.balancers.haproxy import HAProxyBalancer
 from baton.balancers.nginx import NginxBalancer
 from baton.clock import FakeClock
 from baton.drivers import elbv2, haproxy, nginx
+from baton.drivers.bundle import Drivers
+from baton.drivers.factory import load_balancer_driver
 
 ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef"
 
@@ -65,3 +67,11 @@ async def test_an_aws_target_is_watched_until_healthy_or_the_timeout(
     assert (found["State"], clock.monotonic()) == ("healthy", pytest.approx(2 * elbv2.POLL))
     never = await driver._until({"Id": "i-1"}, lambda h: h["State"] == "draining")
     assert never["State"] == "healthy" and clock.monotonic() == pytest.approx(2 * elbv2.POLL + 1)
+
+
+def test_the_driver_factory_hands_each_kind_the_clock() -> None:
+    clock = FakeClock()
+    lb = HAProxyBalancer(type="haproxy", socket=Path("/nowhere"), backend="app")
+    driver = Drivers.real(clock).load_balancer(lb)
+    assert isinstance(driver, haproxy.HAProxyDriver) and driver.clock is clock
+    assert load_balancer_driver(lb).clock is not clock  # type: ignore[attr-defined]
