@@ -59,6 +59,10 @@ class LoadBalancer(Frozen):
         the one way back from what a balancer reports to the servers baton deploys."""
         return self._servers_by_member.get(member, member)
 
+    def mapped_server(self, member: str) -> str | None:
+        """The server ``servers`` maps to ``member``; None when none is."""
+        return self._servers_by_member.get(member)
+
     def poses_as_a_server(self, member: str) -> bool:
         """Whether ``member`` bears the name of a baton server mapped to another member: it is
         not that server, and must not pass for it (in preflight, say)."""

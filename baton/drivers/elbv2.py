@@ -97,11 +97,9 @@ class ELBv2Driver(LoadBalancerDriver):
         return {"Id": target_id, "Port": int(port)} if port else {"Id": target_id}
 
     def _baton_name(self, target_id: str, port: int | None) -> str:
-        for name, member in self.lb.servers.items():
-            wanted_id, _, wanted_port = member.partition(":")
-            if wanted_id == target_id and wanted_port in ("", str(port)):
-                return name
-        return f"{target_id}:{port}" if port else target_id
+        """The server mapped to this target at this port, or to the target at any port."""
+        member = f"{target_id}:{port}" if port else target_id
+        return self.lb.mapped_server(member) or self.lb.mapped_server(target_id) or member
 
     async def _health(self, target: dict[str, Any]) -> dict[str, str]:
         reply = await self._call("describe_target_health", Targets=[target])
