@@ -38,16 +38,30 @@ Starter = Callable[[argparse.Namespace, list[dict[str, Any]]], "dict[str, Any] |
 
 
 @dataclass(frozen=True)
+class Flag:
+    """One of ``baton init``'s flags: ``--name VALUE``, read back as ``args.name``."""
+
+    name: str
+    metavar: str
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.name.removeprefix("--").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class InitOffer:
     """What ``baton init`` offers for a kind: its flags, and the balancer they describe."""
 
-    add_flags: Callable[[argparse.ArgumentParser], None]
-    """Adds the kind's flags to ``baton init``'s parser."""
+    flags: tuple[Flag, ...]
+    """Its flags, in the order ``baton init --help`` lists them."""
     starter: Starter
     """The balancer's keys for the manifest ``init`` writes, from the flags and the servers;
     None when its flags were not given."""
-    check_flags: Callable[[argparse.Namespace], None] = lambda args: None
-    """Refuses flags given without their partner (InputError), before anything is built."""
+    together: str | None = None
+    """The first two flags go together: what they are, for the message that refuses one
+    without the other ("the runtime API and the backend")."""
 
 
 class SandboxWiring(Protocol):

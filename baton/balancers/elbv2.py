@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from baton.balancers import InitOffer, Kind, driver_in, register
+from baton.balancers import Flag, InitOffer, Kind, driver_in, register
 from baton.config.balancing import LoadBalancer
 from baton.config.validation import Check
 from baton.config.values import HttpURL, PathError
@@ -58,12 +58,6 @@ class ELBv2Balancer(LoadBalancer):
                     ("servers", server),
                     f"{target!r} is not a target: an instance id or IP, optionally :port",
                 )
-
-
-def _add_flags(init: argparse.ArgumentParser) -> None:
-    init.add_argument(
-        "--elbv2", metavar="TARGET_GROUP_ARN", help="an AWS ALB/NLB target group of the servers"
-    )
 
 
 def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -155,7 +149,10 @@ KIND = register(
             "region": "an AWS region such as eu-west-1",
             "endpoint_url": "an http:// or https:// URL",
         },
-        init=InitOffer(_add_flags, _starter),
+        init=InitOffer(
+            (Flag("--elbv2", "TARGET_GROUP_ARN", "an AWS ALB/NLB target group of the servers"),),
+            _starter,
+        ),
         sandbox=ELBv2Sandbox(),
     )
 )

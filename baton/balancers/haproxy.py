@@ -7,8 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from baton._exceptions import InputError
-from baton.balancers import InitOffer, Kind, driver_in, register
+from baton.balancers import Flag, InitOffer, Kind, driver_in, register
 from baton.config.balancing import LoadBalancer
 from baton.config.validation import Check
 from baton.config.values import FilePath, Name
@@ -40,20 +39,6 @@ class HAProxyBalancer(LoadBalancer):
 
     def describe(self) -> str:
         return f"backend {self.backend}"
-
-
-def _add_flags(init: argparse.ArgumentParser) -> None:
-    init.add_argument(
-        "--haproxy", metavar="SOCKET_OR_HOST:PORT", help="HAProxy's runtime API (with --backend)"
-    )
-    init.add_argument("--backend", metavar="NAME", help="the HAProxy backend of the servers")
-
-
-def _check_flags(args: argparse.Namespace) -> None:
-    if (args.haproxy is None) != (args.backend is None):
-        raise InputError(
-            "init: --haproxy and --backend go together (the runtime API and the backend)"
-        )
 
 
 def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -123,7 +108,14 @@ KIND = register(
         model=HAProxyBalancer,
         driver=driver_in("baton.drivers.haproxy", "HAProxyDriver"),
         hints={"address": "host:port"},
-        init=InitOffer(_add_flags, _starter, _check_flags),
+        init=InitOffer(
+            (
+                Flag("--haproxy", "SOCKET_OR_HOST:PORT", "HAProxy's runtime API (with --backend)"),
+                Flag("--backend", "NAME", "the HAProxy backend of the servers"),
+            ),
+            _starter,
+            together="the runtime API and the backend",
+        ),
         sandbox=SANDBOX,
     )
 )

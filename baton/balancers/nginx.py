@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from baton._exceptions import InputError
-from baton.balancers import InitOffer, Kind, driver_in, register
+from baton.balancers import Flag, InitOffer, Kind, driver_in, register
 from baton.config.balancing import HostedBalancer
 from baton.config.values import FilePath, Name, Text
 
@@ -39,18 +38,6 @@ class NginxBalancer(HostedBalancer):
 
     def describe(self) -> str:
         return f"nginx upstream {self.upstream} in {self.file}"
-
-
-def _add_flags(init: argparse.ArgumentParser) -> None:
-    init.add_argument(
-        "--nginx", metavar="FILE", help="the upstream file nginx includes (with --upstream)"
-    )
-    init.add_argument("--upstream", metavar="NAME", help="the nginx upstream of the servers")
-
-
-def _check_flags(args: argparse.Namespace) -> None:
-    if (args.nginx is None) != (args.upstream is None):
-        raise InputError("init: --nginx and --upstream go together (the file and the upstream)")
 
 
 def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -124,7 +111,14 @@ KIND = register(
         type="nginx",
         model=NginxBalancer,
         driver=driver_in("baton.drivers.nginx", "NginxDriver"),
-        init=InitOffer(_add_flags, _starter, _check_flags),
+        init=InitOffer(
+            (
+                Flag("--nginx", "FILE", "the upstream file nginx includes (with --upstream)"),
+                Flag("--upstream", "NAME", "the nginx upstream of the servers"),
+            ),
+            _starter,
+            together="the file and the upstream",
+        ),
         sandbox=NginxSandbox(),
     )
 )

@@ -63,7 +63,8 @@ def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--known-hosts", metavar="FILE", help="trusted host keys (default: ~/.ssh/known_hosts)"
     )
     for kind in _offers():
-        kind.add_flags(init)
+        for flag in kind.flags:
+            init.add_argument(flag.name, metavar=flag.metavar, help=flag.help)
     init.add_argument(
         "--app-port", type=int, metavar="PORT",
         help="the port each server's application listens on, as nginx and the target group "
@@ -126,7 +127,7 @@ def write_manifest(args: argparse.Namespace) -> int:
 def starter_data(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """The manifest the flags describe, with placeholders for what they leave out."""
     for kind in _offers():
-        kind.check_flags(args)
+        _check_together(kind, args)
     data: dict[str, Any] = {
         "application": args.app or _directory_name(path),
         "servers": [_server(text, args) for text in args.server or [PLACEHOLDER_SERVER]],
@@ -147,6 +148,15 @@ def _load_balancers(
     the kinds in the reverse of their registration."""
     starters = (kind.starter(args, servers) for kind in reversed(_offers()))
     return [balancer for balancer in starters if balancer is not None]
+
+
+def _check_together(kind: InitOffer, args: argparse.Namespace) -> None:
+    """Refuse one of a kind's two flags that go together without the other."""
+    if kind.together is None:
+        return
+    first, second = kind.flags[:2]
+    if (getattr(args, first.dest) is None) != (getattr(args, second.dest) is None):
+        raise InputError(f"init: {first.name} and {second.name} go together ({kind.together})")
 
 
 def _offers() -> list[InitOffer]:

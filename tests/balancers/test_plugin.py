@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pytest
 
 from baton._exceptions import ManifestError
-from baton.balancers import InitOffer, Kind, kinds, register, unregister
+from baton.balancers import Flag, InitOffer, Kind, kinds, register, unregister
 from baton.cli.main import main
 from baton.clock import Clock
 from baton.config import parse_manifest
@@ -77,10 +77,6 @@ def _driver(lb: LoadBalancer, clock: Clock) -> LoadBalancerDriver:
     return LedgerDriver(lb)
 
 
-def _add_flags(init: argparse.ArgumentParser) -> None:
-    init.add_argument("--ledger", metavar="BOOK", help="a ledger book of the servers")
-
-
 def _starter(args: argparse.Namespace, servers: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None if args.ledger is None else {"type": "ledger", "book": args.ledger}
 
@@ -89,7 +85,7 @@ LEDGER = Kind(
     type="ledger",
     model=LedgerBalancer,
     driver=_driver,
-    init=InitOffer(_add_flags, _starter),
+    init=InitOffer((Flag("--ledger", "BOOK", "a ledger book of the servers"),), _starter),
 )
 LEDGER_BLOCK = "  - name: main\n    type: ledger\n    book: shop\n    servers: {web1: one}\n"
 
