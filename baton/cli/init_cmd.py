@@ -7,9 +7,12 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError, ManifestError
+
+if TYPE_CHECKING:
+    from baton.balancers import InitOffer
 
 PLACEHOLDER_SERVER = "web1=192.0.2.11"
 """192.0.2.0/24 is reserved for documentation: it reaches nobody until replaced."""
@@ -20,7 +23,6 @@ PLACEHOLDER_STEPS = (
 _SERVER = re.compile(
     r"^(?P<name>[^=]+)=(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>\d+))?$"
 )
-_HOST_PORT = re.compile(r"^[^:\s/]+:\d{1,5}$")
 
 EPILOG = """\
 Writes a commented manifest (refusing to overwrite one) and its JSON Schema beside it, with a
@@ -60,17 +62,9 @@ def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     init.add_argument(
         "--known-hosts", metavar="FILE", help="trusted host keys (default: ~/.ssh/known_hosts)"
     )
-    init.add_argument(
-        "--haproxy", metavar="SOCKET_OR_HOST:PORT", help="HAProxy's runtime API (with --backend)"
-    )
-    init.add_argument("--backend", metavar="NAME", help="the HAProxy backend of the servers")
-    init.add_argument(
-        "--nginx", metavar="FILE", help="the upstream file nginx includes (with --upstream)"
-    )
-    init.add_argument("--upstream", metavar="NAME", help="the nginx upstream of the servers")
-    init.add_argument(
-        "--elbv2", metavar="TARGET_GROUP_ARN", help="an AWS ALB/NLB target group of the servers"
-    )
+    for kind in _offers():
+        for flag in kind.flags:
+            init.add_argument(flag.name, metavar=flag.metavar, help=flag.help)
     init.add_argument(
         "--app-port", type=int, metavar="PORT",
         help="the port each server's application listens on, as nginx and the target group "
@@ -132,10 +126,8 @@ def write_manifest(args: argparse.Namespace) -> int:
 
 def starter_data(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """The manifest the flags describe, with placeholders for what they leave out."""
-    if (args.haproxy is None) != (args.backend is None):
-        raise InputError(
-            "init: --haproxy and --backend go together (the runtime API and the backend)"
-        )
+    for kind in _offers():
+        _check_together(kind, args)
     data: dict[str, Any] = {
         "application": args.app or _directory_name(path),
         "servers": [_server(text, args) for text in args.server or [PLACEHOLDER_SERVER]],
@@ -152,28 +144,26 @@ def starter_data(args: argparse.Namespace, path: Path) -> dict[str, Any]:
 def _load_balancers(
     args: argparse.Namespace, servers: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The balancers the flags name, outermost first (the order a serial deploy leaves them)."""
-    if (args.nginx is None) != (args.upstream is None):
-        raise InputError("init: --nginx and --upstream go together (the file and the upstream)")
-    balancers = []
-    if args.elbv2 is not None:
-        port = f":{args.app_port}" if args.app_port else ""
-        targets = {s["name"]: f"{s['address']}{port}" for s in servers}
-        balancers.append(
-            {"name": "alb", "type": "elbv2", "target_group_arn": args.elbv2, "servers": targets}
-        )
-    if args.nginx is not None:
-        members = {s["name"]: f"{s['address']}:{args.app_port or 80}" for s in servers}
-        balancers.append(
-            {"name": "nginx", "type": "nginx", "file": args.nginx, "upstream": args.upstream,
-             "servers": members}
-        )  # fmt: skip
-    if args.haproxy is not None:
-        where = "address" if _HOST_PORT.match(args.haproxy) else "socket"
-        balancers.append(
-            {"name": "haproxy", "type": "haproxy", where: args.haproxy, "backend": args.backend}
-        )
-    return balancers
+    """The balancers the flags name, outermost first (the order a serial deploy leaves them):
+    the kinds in the reverse of their registration."""
+    starters = (kind.starter(args, servers) for kind in reversed(_offers()))
+    return [balancer for balancer in starters if balancer is not None]
+
+
+def _check_together(kind: InitOffer, args: argparse.Namespace) -> None:
+    """Refuse one of a kind's two flags that go together without the other."""
+    if kind.together is None:
+        return
+    first, second = kind.flags[:2]
+    if (getattr(args, first.dest) is None) != (getattr(args, second.dest) is None):
+        raise InputError(f"init: {first.name} and {second.name} go together ({kind.together})")
+
+
+def _offers() -> list[InitOffer]:
+    """What each registered kind of load balancer offers ``init``, in registration order."""
+    from baton.balancers import kinds
+
+    return [kind.init for kind in kinds().values() if kind.init is not None]
 
 
 def _server(text: str, args: argparse.Namespace) -> dict[str, Any]:

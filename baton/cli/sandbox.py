@@ -90,6 +90,8 @@ def _add_directory(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from baton.balancers import kinds
+
     up = _action(actions, "up", "start the sandbox, or bring it to the given shape", _up)
     up.add_argument("--servers", type=int, default=3, metavar="N", help="how many (default 3)")
     up.add_argument(
@@ -107,7 +109,7 @@ def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     up.add_argument(
         "--balancer",
-        choices=("haproxy", "nginx", "elbv2"),
+        choices=[name for name, kind in kinds().items() if kind.sandbox is not None],
         help="haproxy; nginx; or elbv2: moto's AWS API with a HAProxy data plane that follows "
         "it --lag seconds late (default: the running sandbox's, else haproxy)",
     )
@@ -171,12 +173,14 @@ def next_commands(sandbox: Sandbox) -> list[str]:
 
 
 def _credentials(sandbox: Sandbox) -> list[str]:
-    """The elbv2 sandbox's AWS credentials (moto takes any; the manifest never holds them)."""
-    if sandbox.balancer != "elbv2":
-        return []
-    from baton.sandbox.moto import CREDENTIALS
+    """What a deploy to the sandbox needs exported, such as the elbv2 sandbox's AWS credentials
+    (moto takes any; the manifest never holds them)."""
+    from baton.sandbox.balancers import exports
 
-    return [f"export {' '.join(f'{k}={shlex.quote(v)}' for k, v in CREDENTIALS.items())}"]
+    variables = exports(sandbox)
+    if not variables:
+        return []
+    return [f"export {' '.join(f'{k}={shlex.quote(v)}' for k, v in variables.items())}"]
 
 
 def _require(directory: Path) -> Sandbox | None:

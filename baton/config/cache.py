@@ -4,9 +4,10 @@ Parsing the YAML, importing pydantic and building its validators take a third of
 10-server deploy spends before it connects (BENCHMARKS.md, "Start-up"). A manifest rarely changes
 between two deploys, so the validated :class:`~baton.config.model.Manifest` is kept, pickled,
 under a key made of everything validation depends on: the file's bytes and the name it was read
-by, ``$HOME`` (``~`` in paths), the sources of :mod:`baton.config` and the pydantic and Python
-that validated it. Any change to one of them is a new key, so an edited manifest is validated
-again and an invalid one is still refused; only manifests that passed are remembered.
+by, ``$HOME`` (``~`` in paths), the sources of :mod:`baton.config` and :mod:`baton.balancers`, the
+kinds of load balancer registered and the pydantic and Python that validated it. Any change to
+one of them is a new key, so an edited manifest is validated again and an invalid one is still
+refused; only manifests that passed are remembered.
 
 The cache is ``$BATON_CACHE`` or ``$XDG_CACHE_HOME/baton`` (``~/.cache/baton``), a directory
 only its owner can open; ``BATON_CACHE=off`` turns it off. An entry is read only when its owner
@@ -33,6 +34,8 @@ FORMAT = b"baton manifest cache 1"
 KEEP = 64
 """Entries kept: writing one more removes the oldest."""
 _CONFIG_SOURCES = Path(__file__).parent
+_KIND_SOURCES = _CONFIG_SOURCES.parent / "balancers"
+"""The load balancer kinds' models, which validation depends on as much as on baton.config."""
 
 
 def recall(name: str, data: bytes) -> Manifest | None:
@@ -87,7 +90,8 @@ def _directory() -> Path | None:
 
 def _key(name: str, data: bytes) -> str:
     digest = hashlib.sha256(FORMAT)
-    for part in (name, os.environ.get("HOME", ""), sys.version, _validator_version()):
+    parts = (name, os.environ.get("HOME", ""), sys.version, _validator_version(), _kinds())
+    for part in parts:
         digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
     digest.update(b"\0" + data)
     return "manifest-" + digest.hexdigest()
@@ -99,7 +103,7 @@ def _validator_version() -> str:
     (their sizes and modification times, as Python's own bytecode cache does), found without
     importing pydantic; once per process, as the code it describes is imported once."""
     pydantic = importlib.util.find_spec("pydantic")
-    sources = sorted(_CONFIG_SOURCES.glob("*.py"))
+    sources = sorted([*_CONFIG_SOURCES.glob("*.py"), *_KIND_SOURCES.glob("*.py")])
     if pydantic is not None and pydantic.origin is not None:
         sources.append(Path(pydantic.origin).with_name("version.py"))
     stamps = []
@@ -108,6 +112,15 @@ def _validator_version() -> str:
             status = source.stat()
             stamps.append(f"{source}:{status.st_size}:{status.st_mtime_ns}")
     return " ".join(stamps)
+
+
+def _kinds() -> str:
+    """The load balancer kinds registered now (a plugin's too) and where their models live."""
+    from baton.balancers import kinds
+
+    return " ".join(
+        f"{k.type}={k.model.__module__}.{k.model.__qualname__}" for k in kinds().values()
+    )
 
 
 def _prune(directory: Path) -> None:

@@ -13,7 +13,7 @@ import textwrap
 import typing
 from typing import Any
 
-from baton.config.validation import Frozen, is_model, keys, per_model
+from baton.config.validation import Frozen, expand, is_model, keys, per_model
 
 
 @per_model
@@ -60,6 +60,7 @@ def reachable_models(root: type[Frozen]) -> dict[str, type[Frozen]]:
 
 
 def _models_inside(annotation: Any) -> list[type[Frozen]]:
+    annotation = expand(annotation)
     if is_model(annotation):
         return [annotation]
     return [m for arg in typing.get_args(annotation) for m in _models_inside(arg)]

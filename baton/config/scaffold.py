@@ -20,7 +20,7 @@ import yaml
 
 from baton.config.docs import field_docs
 from baton.config.model import Manifest
-from baton.config.validation import Frozen, Key, is_model, keys
+from baton.config.validation import Frozen, Key, expand, is_model, keys
 
 WIDTH = 99
 Lines = list[str]
@@ -138,6 +138,7 @@ def _model_for(annotation: Any, value: Mapping[str, Any]) -> type[Frozen] | None
 
 def _models(annotation: Any) -> list[type[Frozen]]:
     """The model classes an annotation allows, through ``Annotated``, ``|`` and ``Optional``."""
+    annotation = expand(annotation)
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _models(typing.get_args(annotation)[0])

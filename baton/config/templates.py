@@ -7,7 +7,6 @@ Every value is shell-quoted when rendered, so a version or a name can never inje
 from __future__ import annotations
 
 import shlex
-import string
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -19,13 +18,19 @@ BALANCER_PLACEHOLDERS = ("server", "address", "port")
 """In a command balancer's commands: the balancer's name for the server, and its halves when
 that name is ``address:port``."""
 
-_FORMATTER = string.Formatter()
+
+def placeholders(text: str) -> list[str]:
+    """The placeholders ``text`` names, in order; ValueError for a malformed one. (``string``
+    is imported here: its import compiles a pattern, which ``baton --help`` need not pay.)"""
+    import string
+
+    return [f for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
 
 
 def check_template(text: str, known: tuple[str, ...] = PLACEHOLDERS) -> None:
     """Raise ValueError naming an unknown or malformed placeholder."""
     try:
-        fields = [f for _, f, spec, conv in _FORMATTER.parse(text) if f is not None]
+        fields = placeholders(text)
     except ValueError as exc:
         raise ValueError(
             f"malformed template ({exc}); write {{{{ and }}}} for literal braces"

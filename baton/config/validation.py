@@ -74,10 +74,14 @@ def json_schema(model: type[Any]) -> dict[str, Any]:
     return _adapter(model).json_schema(mode="validation")
 
 
+_REMEMBERED: list[dict[type[Any], Any]] = []
+
+
 def per_model(compute: Callable[[type[Any]], R]) -> Callable[[type[Any]], R]:
     """``compute`` run once per model class, then remembered (``functools.cache``, which mypy
-    will not let take a plain class as its argument)."""
+    will not let take a plain class as its argument) until :func:`forget`."""
     results: dict[type[Any], R] = {}
+    _REMEMBERED.append(results)
 
     @functools.wraps(compute)
     def remembered(model: type[Any]) -> R:
@@ -86,6 +90,13 @@ def per_model(compute: Callable[[type[Any]], R]) -> Callable[[type[Any]], R]:
         return results[model]
 
     return remembered
+
+
+def forget() -> None:
+    """Drop what :func:`per_model` remembered: the models changed (a kind of load balancer was
+    registered), so validators and keys are built again."""
+    for results in _REMEMBERED:
+        results.clear()
 
 
 @per_model
@@ -124,6 +135,18 @@ def keys(model: type[Any]) -> dict[str, Key]:
 def is_model(value: Any) -> TypeGuard[type[Frozen]]:
     """Whether ``value`` is one of the manifest's model classes."""
     return isinstance(value, type) and issubclass(value, Frozen)
+
+
+def expand(annotation: Any) -> Any:
+    """``Annotated[X, m]`` whose metadata ``m`` stands for a union known only at run time (the
+    registered load balancer kinds, :class:`baton.balancers.AnyKind`) -> that union; any other
+    annotation as it is."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        for metadata in annotation.__metadata__:
+            union = getattr(metadata, "union", None)
+            if callable(union):
+                return union()
+    return annotation
 
 
 def _strip(annotation: Any) -> Any:

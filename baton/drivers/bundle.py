@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,11 +22,12 @@ class Drivers:
     """The time they and the deploy run on: a fake fleet's fake time comes with it."""
 
     @classmethod
-    def real(cls) -> Drivers:
-        """SSH or local transports and the registered load balancer drivers.
+    def real(cls, clock: Clock = SYSTEM_CLOCK) -> Drivers:
+        """SSH or local transports and the registered load balancer drivers, whose waits
+        (drains, health) run on ``clock``.
 
         Imported here, not at the top, so that fakes never load asyncssh.
         """
         from baton.drivers.factory import load_balancer_driver, open_transport
 
-        return cls(open_transport, load_balancer_driver)
+        return cls(open_transport, functools.partial(load_balancer_driver, clock=clock))

@@ -10,8 +10,9 @@ every change and the preflight's proof that the balancer knows each server.
 
 from __future__ import annotations
 
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config.model import CommandBalancer
-from baton.config.templates import render
+from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
@@ -25,7 +26,9 @@ STATES = {
 class CommandDriver(LoadBalancerDriver):
     """Runs the manifest's commands and believes only what ``status`` says afterwards."""
 
-    def __init__(self, lb: CommandBalancer) -> None:
+    def __init__(self, lb: CommandBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
+        """``clock`` as every driver takes it; the commands themselves are bounded by
+        lb.timeout, and this driver never waits between them."""
         self.lb = lb
         self.name = lb.name
         self.host = BalancerHost(lb, "command")
@@ -76,7 +79,6 @@ class CommandDriver(LoadBalancerDriver):
         return await self.host.check(command, "the status command")
 
     def _parse_table(self, output: str) -> dict[str, Membership]:
-        baton_names = {self.lb.member_name(s): s for s in self._servers}
         table: dict[str, Membership] = {}
         for line in output.splitlines():
             words = line.split()
@@ -85,10 +87,8 @@ class CommandDriver(LoadBalancerDriver):
                     f"status said {line.strip()[:80]!r}: expected a '<name> in|out|down' line "
                     "per server (or a {server} in the status command)"
                 )
-            table[baton_names.get(words[0], words[0])] = STATES[words[1].lower()]
+            table[self.lb.server_for(words[0])] = STATES[words[1].lower()]
         return table
 
     def _render(self, template: str, server: str) -> str:
-        member = self.lb.member_name(server)
-        address, _, port = member.rpartition(":") if ":" in member else (member, "", "")
-        return render(template, {"server": member, "address": address, "port": port})
+        return commands.balancer_command(self.lb, template, server)

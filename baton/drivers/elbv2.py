@@ -11,11 +11,11 @@ when a driver is first used, so that nothing else pays for it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from baton._exceptions import LoadBalancerError
+from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import ELBv2Balancer
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
@@ -39,9 +39,10 @@ CREDENTIAL_ERRORS = {
 class ELBv2Driver(LoadBalancerDriver):
     """Registers and deregisters the targets of one target group."""
 
-    def __init__(self, lb: ELBv2Balancer) -> None:
+    def __init__(self, lb: ELBv2Balancer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lb = lb
         self.name = lb.name
+        self.clock = clock
         self._client: Any = None
 
     def __repr__(self) -> str:
@@ -96,11 +97,9 @@ class ELBv2Driver(LoadBalancerDriver):
         return {"Id": target_id, "Port": int(port)} if port else {"Id": target_id}
 
     def _baton_name(self, target_id: str, port: int | None) -> str:
-        for name, member in self.lb.servers.items():
-            wanted_id, _, wanted_port = member.partition(":")
-            if wanted_id == target_id and wanted_port in ("", str(port)):
-                return name
-        return f"{target_id}:{port}" if port else target_id
+        """The server mapped to this target at this port, or to the target at any port."""
+        member = f"{target_id}:{port}" if port else target_id
+        return self.lb.mapped_server(member) or self.lb.mapped_server(target_id) or member
 
     async def _health(self, target: dict[str, Any]) -> dict[str, str]:
         reply = await self._call("describe_target_health", Targets=[target])
@@ -112,10 +111,13 @@ class ELBv2Driver(LoadBalancerDriver):
         self, target: dict[str, Any], done: Callable[[dict[str, str]], bool]
     ) -> dict[str, str]:
         """The target's health once ``done`` holds, or as it is when lb.timeout runs out."""
-        deadline = time.monotonic() + self.lb.timeout
-        while not done(health := await self._health(target)) and time.monotonic() < deadline:
-            await asyncio.sleep(POLL)
-        return health
+        return await poll_until(
+            lambda: self._health(target),
+            done,
+            timeout=self.lb.timeout,
+            interval=POLL,
+            clock=self.clock,
+        )
 
     async def _call(self, operation: str, **arguments: Any) -> Any:
         """One API call for this target group, in a thread (boto3 blocks)."""

@@ -1,63 +1,40 @@
 """Pick the driver the manifest asks for.
 
-Load balancer drivers are looked up by ``lb.type`` in a registry, so another kind is one new
-module plus one entry in :data:`LOAD_BALANCER_DRIVERS`. Each entry imports its module when
-first called, so a deploy behind HAProxy never loads boto3.
+Load balancer drivers are looked up by ``lb.type`` among the kinds registered in
+:mod:`baton.balancers`, so another kind is one new module that registers itself. Each kind's
+factory imports its driver when first called, so a deploy behind HAProxy never loads boto3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping
 
-from baton.config.model import (
-    CommandBalancer,
-    ELBv2Balancer,
-    HAProxyBalancer,
-    LoadBalancer,
-    NginxBalancer,
-    Server,
-)
+from baton.balancers import kinds
+from baton.clock import SYSTEM_CLOCK, Clock
+from baton.config.model import LoadBalancer, Server
 from baton.drivers.loadbalancer import LoadBalancerDriver
 from baton.drivers.local import LocalTransport
 from baton.drivers.ssh import SSHTransport
 from baton.drivers.transport import Transport
 
-LoadBalancerFactory = Callable[[LoadBalancer], LoadBalancerDriver]
+LoadBalancerFactory = Callable[[LoadBalancer, Clock], LoadBalancerDriver]
 
 
-def _haproxy(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.haproxy import HAProxyDriver
+class _Drivers(Mapping[str, LoadBalancerFactory]):
+    """``lb.type`` -> its kind's driver factory, for every kind registered now."""
 
-    assert isinstance(lb, HAProxyBalancer)
-    return HAProxyDriver(lb)
+    def __getitem__(self, type_: str) -> LoadBalancerFactory:
+        return kinds()[type_].driver
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(kinds())
 
-def _nginx(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.nginx import NginxDriver
-
-    assert isinstance(lb, NginxBalancer)
-    return NginxDriver(lb)
-
-
-def _elbv2(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.elbv2 import ELBv2Driver
-
-    assert isinstance(lb, ELBv2Balancer)
-    return ELBv2Driver(lb)
+    def __len__(self) -> int:
+        return len(kinds())
 
 
-def _command(lb: LoadBalancer) -> LoadBalancerDriver:
-    from baton.drivers.command import CommandDriver
-
-    assert isinstance(lb, CommandBalancer)
-    return CommandDriver(lb)
-
-
-LOAD_BALANCER_DRIVERS: Mapping[str, LoadBalancerFactory] = MappingProxyType(
-    {"haproxy": _haproxy, "nginx": _nginx, "elbv2": _elbv2, "command": _command}
-)
-"""``lb.type`` -> a callable taking the LoadBalancer and returning its driver."""
+LOAD_BALANCER_DRIVERS: Mapping[str, LoadBalancerFactory] = _Drivers()
+"""``lb.type`` -> a callable taking the LoadBalancer and a clock and returning its driver."""
 
 
 def open_transport(server: Server) -> Transport:
@@ -68,12 +45,16 @@ def open_transport(server: Server) -> Transport:
 
 
 def load_balancer_driver(
-    lb: LoadBalancer, registry: Mapping[str, LoadBalancerFactory] = LOAD_BALANCER_DRIVERS
+    lb: LoadBalancer,
+    registry: Mapping[str, LoadBalancerFactory] = LOAD_BALANCER_DRIVERS,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> LoadBalancerDriver:
-    """The driver for ``lb``; pass ``registry`` to add or replace kinds (e.g. in tests)."""
+    """The driver for ``lb``, waiting on ``clock``; pass ``registry`` to add or replace kinds
+    (e.g. in tests)."""
     try:
         factory = registry[lb.type]
     except KeyError:
         known = ", ".join(sorted(registry))
         raise ValueError(f"no driver for load balancer type {lb.type!r}; known: {known}") from None
-    return factory(lb)
+    return factory(lb, clock)

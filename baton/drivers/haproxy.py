@@ -7,11 +7,12 @@ each bounded by ``lb.timeout``. Every change is read back from ``show servers st
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from baton._exceptions import LoadBalancerError
+from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import HAProxyBalancer
+from baton.drivers import commands
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
 
 FORCED_MAINT, INHERITED_MAINT, CONFIG_MAINT = 0x01, 0x02, 0x04
@@ -60,10 +61,10 @@ class ServerState:
 class HAProxyDriver(LoadBalancerDriver):
     """Drains, disables and enables servers of one backend."""
 
-    def __init__(self, lb: HAProxyBalancer) -> None:
+    def __init__(self, lb: HAProxyBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lb = lb
         self.name = lb.name
-        self._baton_names = {member: name for name, member in lb.servers.items()}
+        self.clock = clock
         self._connections = asyncio.Semaphore(ADMIN_CONNECTIONS)
 
     def __repr__(self) -> str:
@@ -96,18 +97,18 @@ class HAProxyDriver(LoadBalancerDriver):
         admin = await self._servers_state()
         sessions = await self._sessions()
         return {
-            self._baton_names.get(member, member): ServerState(
+            self.lb.server_for(member): ServerState(
                 member, admin_state, op_state, sessions.get(member, 0)
             )
             for member, (op_state, admin_state) in admin.items()
-            if member in self._baton_names or member not in self.lb.servers
+            if not self.lb.poses_as_a_server(member)
         }
 
     async def traffic(self) -> dict[str, ServerTraffic]:
         """Responses and errors per server from ``show stat`` (HTTP mode counters)."""
-        rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
+        rows = await self._rows(commands.haproxy_stat(self.lb), ",", "")
         return {
-            self._baton_names.get(row["svname"], row["svname"]): ServerTraffic(
+            self.lb.server_for(row["svname"]): ServerTraffic(
                 sum(_count(row, f"hrsp_{kind}") for kind in RESPONSE_KINDS),
                 sum(_count(row, key) for key in ("hrsp_5xx", "econ", "eresp")),
             )
@@ -115,16 +116,20 @@ class HAProxyDriver(LoadBalancerDriver):
         }
 
     async def _set_state(self, server: str, state: str) -> None:
-        command = f"set server {self.lb.backend}/{self.lb.member_name(server)} state {state}"
+        command = commands.haproxy_set_state(self.lb, server, state)
         reply = await self._command(command)
         if reply.strip():
             raise self._error(f"{command!r} refused: {_one_line(reply)}")
 
     async def _wait_drained(self, server: str) -> None:
         member = self.lb.member_name(server)
-        deadline = time.monotonic() + self.lb.timeout
-        while (await self._sessions()).get(member, 0) > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL)
+        await poll_until(
+            self._sessions,
+            lambda sessions: sessions.get(member, 0) <= 0,
+            timeout=self.lb.timeout,
+            interval=DRAIN_POLL,
+            clock=self.clock,
+        )
 
     async def _state_of(self, server: str) -> ServerState:
         states = await self.server_states()
@@ -134,12 +139,12 @@ class HAProxyDriver(LoadBalancerDriver):
 
     async def _servers_state(self) -> dict[str, tuple[int, int]]:
         """HAProxy name -> (srv_op_state, srv_admin_state)."""
-        rows = await self._rows(f"show servers state {self.lb.backend}", " ", "1\n")
+        rows = await self._rows(commands.haproxy_servers_state(self.lb), " ", "1\n")
         return {r["srv_name"]: (int(r["srv_op_state"]), int(r["srv_admin_state"])) for r in rows}
 
     async def _sessions(self) -> dict[str, int]:
         """HAProxy name -> current sessions (scur)."""
-        rows = await self._rows(f"show stat {self.lb.backend} 4 -1", ",", "")
+        rows = await self._rows(commands.haproxy_stat(self.lb), ",", "")
         return {row["svname"]: int(row["scur"] or 0) for row in rows}
 
     async def _rows(self, command: str, separator: str, preamble: str) -> list[dict[str, str]]:
@@ -168,7 +173,7 @@ class HAProxyDriver(LoadBalancerDriver):
             host, port = str(self.lb.address).rsplit(":", 1)
             reader, writer = await asyncio.open_connection(host, int(port))
         try:
-            writer.write(f"{command}\n".encode())
+            writer.write(commands.haproxy_line(command))
             await writer.drain()
             return (await reader.read()).decode(errors="replace")
         finally:

@@ -7,10 +7,9 @@ runs it through ``sudo -n`` (never a password prompt).
 
 from __future__ import annotations
 
-import shlex
-
 from baton._exceptions import BatonError, LoadBalancerError
 from baton.config.model import HostedBalancer, Server
+from baton.drivers.commands import on_balancer_host
 from baton.drivers.transport import CommandResult, Transport
 
 
@@ -29,10 +28,8 @@ class BalancerHost:
 
     async def run(self, command: str) -> CommandResult:
         """Run ``command`` (through sudo when asked); an unreachable host is a LoadBalancerError."""
-        if self.lb.sudo:
-            command = f"sudo -n sh -c {shlex.quote(command)}"
         transport = await self._opened()
-        return await transport.run(command, timeout=self.lb.timeout)
+        return await transport.run(on_balancer_host(self.lb, command), timeout=self.lb.timeout)
 
     async def check(self, command: str, what: str) -> str:
         """Run ``command`` and return its output; fail with its last words when it fails."""

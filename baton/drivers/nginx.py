@@ -12,13 +12,12 @@ from the file.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shlex
-import time
 from dataclasses import dataclass
 
+from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import NginxBalancer
+from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost, last_words
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
 
@@ -68,11 +67,11 @@ def _without_comments(text: str) -> str:
 class NginxDriver(LoadBalancerDriver):
     """Marks members of one upstream ``down`` and reloads nginx gracefully."""
 
-    def __init__(self, lb: NginxBalancer) -> None:
+    def __init__(self, lb: NginxBalancer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lb = lb
         self.name = lb.name
+        self.clock = clock
         self.host = BalancerHost(lb, f"nginx upstream {lb.upstream} in {lb.file}")
-        self._baton_names = {member: name for name, member in lb.servers.items()}
 
     def __repr__(self) -> str:
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
@@ -80,9 +79,7 @@ class NginxDriver(LoadBalancerDriver):
     async def preflight(self) -> list[str]:
         """nginx's configuration includes the file baton manages, and nginx runs with the pid
         file named (without its workers, a drain could not be observed)."""
-        marker = shlex.quote(f"# configuration file {self.lb.file}:")
-        command = f"{self.lb.command} -T 2>/dev/null | grep -qxF -- {marker}"
-        result = await self.host.run(command)
+        result = await self.host.run(commands.nginx_includes_file(self.lb))
         if not result.ok:
             raise self.host.error(
                 f"`{self.lb.command} -T` does not show {self.lb.file}: include it from "
@@ -106,11 +103,11 @@ class NginxDriver(LoadBalancerDriver):
     async def membership(self) -> dict[str, Membership]:
         upstream = await self._upstream()
         return {
-            self._baton_names.get(member, member): (
+            self.lb.server_for(member): (
                 Membership.OUT_OF_ROTATION if down else Membership.IN_ROTATION
             )
             for member, down in upstream.down.items()
-            if member in self._baton_names or member not in self.lb.servers
+            if not self.lb.poses_as_a_server(member)
         }
 
     async def close(self) -> None:
@@ -132,7 +129,7 @@ class NginxDriver(LoadBalancerDriver):
             raise self.host.error(f"{server} ({member}) is {state} in {self.lb.file}")
 
     async def _upstream(self) -> Upstream:
-        text = await self.host.check(f"cat -- {shlex.quote(str(self.lb.file))}", "reading")
+        text = await self.host.check(commands.read_file(self.lb.file), "reading")
         upstream = parse_upstream(text, self.lb.upstream)
         if upstream is None:
             raise self.host.error(f"{self.lb.file} has no upstream {self.lb.upstream}")
@@ -141,14 +138,14 @@ class NginxDriver(LoadBalancerDriver):
     async def _replace(self, old: str, new: str) -> None:
         """Write ``new`` atomically; when ``nginx -t`` rejects it, put ``old`` back and fail."""
         await self._write(new)
-        test = await self.host.run(f"{self.lb.command} -t")
+        test = await self.host.run(commands.nginx_test(self.lb))
         if not test.ok:
             await self._write(old)
             raise self.host.error(f"`nginx -t` rejected the change: {last_words(test)}")
 
     async def _reload(self, old: str) -> None:
         """Reload gracefully; when nginx refuses, put ``old`` back so the file tells the truth."""
-        result = await self.host.run(self.lb.reload_command)
+        result = await self.host.run(commands.nginx_reload(self.lb))
         if not result.ok:
             await self._write(old)
             raise self.host.error(
@@ -157,24 +154,27 @@ class NginxDriver(LoadBalancerDriver):
             )
 
     async def _write(self, text: str) -> None:
-        path = shlex.quote(str(self.lb.file))
-        temporary = shlex.quote(f"{self.lb.file}.baton-new")
-        command = (
-            f"printf %s {shlex.quote(text)} > {temporary} && "
-            f"chmod --reference={path} {temporary} && mv -f -- {temporary} {path}"
-        )
+        command = commands.replace_file(self.lb.file, text)
         await self.host.check(command, f"writing {self.lb.file}")
 
     async def _workers(self) -> set[int]:
         """The worker processes of nginx's master now (empty when nginx is not running)."""
-        pid_file = shlex.quote(str(self.lb.pid_file))
-        result = await self.host.run(f'ps -o pid= --ppid "$(cat -- {pid_file})"')
+        result = await self.host.run(commands.nginx_workers(self.lb))
         return {int(word) for word in result.output.split() if word.isdigit()}
 
     async def _wait_for_exit(self, workers: set[int]) -> None:
         """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive."""
-        deadline = time.monotonic() + self.lb.timeout
-        while workers and time.monotonic() < deadline:
-            workers &= await self._workers()
-            if workers:
-                await asyncio.sleep(DRAIN_POLL)
+        old = set(workers)
+
+        async def still_running() -> set[int]:
+            old.intersection_update(await self._workers())
+            return old
+
+        if old:
+            await poll_until(
+                still_running,
+                lambda running: not running,
+                timeout=self.lb.timeout,
+                interval=DRAIN_POLL,
+                clock=self.clock,
+            )

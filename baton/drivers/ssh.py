@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import shlex
 import signal
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from baton._exceptions import ConnectionError_
 from baton.config.model import Server
+from baton.drivers import commands
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
 from baton.drivers.transport import CommandResult, OutputCallback, Transport
 
@@ -29,9 +29,6 @@ else:
 CONNECT_ATTEMPTS = 3
 FIRST_BACKOFF = 0.2
 """Seconds before the second attempt; each later wait is four times longer (0.2 s, 0.8 s)."""
-ENVIRONMENT_PRELUDE = "set -a; . /dev/stdin; set +a; "
-"""Read the step's variables from stdin: they never show on a command line (``ps``), and
-sshd's AcceptEnv, which rarely allows them, is not needed."""
 ENCRYPTION_ALGORITHMS = (
     "aes128-gcm@openssh.com",
     "aes256-gcm@openssh.com",
@@ -94,12 +91,10 @@ class SSHTransport(Transport):
     ) -> CommandResult:
         collector = OutputCollector(on_output)
         session = _Session(collector)
-        if environment:
-            command = ENVIRONMENT_PRELUDE + command
-        channel = await self._start(command, session)
+        channel = await self._start(commands.ssh_command(command, environment), session)
         with contextlib.suppress(OSError, asyncssh.Error):  # a command that ended at once
             if environment:
-                channel.write("".join(f"{k}={shlex.quote(v)}\n" for k, v in environment.items()))
+                channel.write(commands.ssh_environment(environment))
             channel.write_eof()
         finished = await wait_for(session.done, timeout)
         if not finished:
