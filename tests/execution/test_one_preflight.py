@@ -17,7 +17,7 @@ from baton.cli.main import main
 from baton.config import LoadBalancer, parse_manifest
 from baton.drivers import LoadBalancerDriver, Membership
 from baton.drivers.bundle import Drivers
-from baton.drivers.factory import LOAD_BALANCER_DRIVERS
+from baton.drivers.factory import LOAD_BALANCER_DRIVERS, load_balancer_driver
 from baton.drivers.fake import FakeFleet
 from baton.execution import run_deploy
 from baton.execution.check import check
@@ -57,7 +57,7 @@ def failing(kind: str, fleet: FakeFleet) -> Drivers:
     rotation but whose driver's preflight refuses."""
 
     def load_balancer(lb: LoadBalancer) -> LoadBalancerDriver:
-        driver = fleet.load_balancer(lb) if kind == "fake" else LOAD_BALANCER_DRIVERS[kind](lb)
+        driver = fleet.load_balancer(lb) if kind == "fake" else load_balancer_driver(lb)
 
         async def preflight() -> list[str]:
             raise LoadBalancerError(f"load balancer {lb.name}: {REFUSAL}")
