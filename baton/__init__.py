@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import (
     BatonError,
-    ConnectionError_,
     HealthCheckError,
     InputError,
     LoadBalancerError,
@@ -30,17 +29,18 @@ from baton._exceptions import (
     StateError,
     StateWriteError,
     StepError,
+    UnreachableError,
     VerificationError,
 )
 
 if TYPE_CHECKING:
+    from baton.checking.check import check
+    from baton.checking.findings import CheckReport
     from baton.config import Manifest, load_manifest, parse_manifest
     from baton.drivers.bundle import Drivers
     from baton.drivers.fake import FakeFleet, Script
-    from baton.execution.autorollback import roll_back_if_needed
-    from baton.execution.check import check
     from baton.execution.current import prepare
-    from baton.execution.findings import CheckReport
+    from baton.execution.rollback import roll_back_if_needed
     from baton.execution.runner import DeployReport, recover_stranded, run_deploy
     from baton.planning import DeployOptions, Plan, Strategy, build_plan, plan_to_dict, render_plan
     from baton.settings import Settings
@@ -65,12 +65,12 @@ _PUBLIC = {
     "prepare": "baton.execution.current",
     "render_plan": "baton.planning",
     # running, checking, recovering
-    "CheckReport": "baton.execution.findings",
+    "CheckReport": "baton.checking.findings",
     "DeployReport": "baton.execution.runner",
     "Drivers": "baton.drivers.bundle",
-    "check": "baton.execution.check",
+    "check": "baton.checking.check",
     "recover_stranded": "baton.execution.runner",
-    "roll_back_if_needed": "baton.execution.autorollback",
+    "roll_back_if_needed": "baton.execution.rollback",
     "run_deploy": "baton.execution.runner",
     # fakes for tests and dry runs
     "FakeFleet": "baton.drivers.fake",
@@ -80,7 +80,6 @@ _PUBLIC = {
 __all__ = [
     "BatonError",
     "CheckReport",
-    "ConnectionError_",
     "DeployOptions",
     "DeployReport",
     "Drivers",
@@ -100,6 +99,7 @@ __all__ = [
     "StepError",
     "Store",
     "Strategy",
+    "UnreachableError",
     "VerificationError",
     "build_plan",
     "check",

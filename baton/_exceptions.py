@@ -6,7 +6,7 @@ BatonError                      -- anything baton reports without a traceback
 │   ├── SettingError            -- an unknown setting or an invalid value
 │   └── StateError              -- the state cannot be opened or used (names where it is)
 │       └── StateWriteError     -- it could not take a write (disk full, I/O): exit status 1
-├── ConnectionError_            -- a server could not be reached (SSH connect, auth)
+├── UnreachableError            -- a server could not be reached (SSH connect, auth)
 ├── StepError                   -- a step exited non-zero or timed out
 ├── HealthCheckError            -- a server did not become healthy in time
 ├── VerificationError           -- a canary failed its verification
@@ -61,7 +61,7 @@ class StateError(InputError):
     """baton's state cannot be opened or used: the message names it and what to do."""
 
 
-class ConnectionError_(BatonError):
+class UnreachableError(BatonError):
     """A server could not be reached."""
 
 

@@ -15,12 +15,15 @@ import contextlib
 import fcntl
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from baton.clock import FakeClock
+from baton.config import Manifest
+from baton.drivers.fake import FakeFleet, Script
 from baton.sandbox import fleet
 from baton.sandbox.processes import in_use
 from tests.postgres import Cluster, running_cluster
@@ -102,3 +105,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The test's fake time: one per test, as two FakeClocks on one event loop would each
+    wait for the other to go idle."""
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_fleet(clock: FakeClock) -> Callable[[Manifest], FakeFleet]:
+    """Fake servers and load balancers on the test's fake time: a deploy handed
+    ``fleet.clock`` waits for nothing, and its waits are asserted in exact fake seconds."""
+
+    def make(manifest: Manifest, script: Script | None = None) -> FakeFleet:
+        return FakeFleet(manifest, script, clock)
+
+    return make

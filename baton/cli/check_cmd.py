@@ -1,4 +1,4 @@
-"""``baton check``: renders what :mod:`baton.execution.check` found, as a table or JSON."""
+"""``baton check``: renders what :mod:`baton.checking.check` found, as a table or JSON."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from baton.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from baton.execution.findings import CheckReport, Finding, Status
+    from baton.checking.findings import CheckReport, Finding, Status
 
 EPILOG = """\
 Checks, without changing anything: the manifest and its files, the secrets, each server's SSH
@@ -27,7 +27,7 @@ exit status: 0 a deploy could start, 1 a problem would stop it (each one says wh
              2 bad input (the manifest cannot be read)
 """
 MARKS = {"ok": "ok", "warning": "warning", "problem": "PROBLEM", "not checked": "-"}
-"""How the table shows each :class:`~baton.execution.findings.Status`, by its value (the
+"""How the table shows each :class:`~baton.checking.findings.Status`, by its value (the
 findings are imported by the handler, not here: see baton.cli.common)."""
 
 
@@ -48,7 +48,7 @@ def register_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def run_check(args: argparse.Namespace) -> int:
     import asyncio
 
-    from baton.execution.check import check
+    from baton.checking.check import check
 
     manifest = manifest_for(args)
     store = existing_store(args.state)
@@ -81,7 +81,7 @@ def report_to_dict(report: CheckReport) -> dict[str, object]:
 
 
 def render_report(report: CheckReport) -> str:
-    from baton.execution.findings import Status
+    from baton.checking.findings import Status
     from baton.planning import render_values
 
     manifest = report.manifest
@@ -116,7 +116,7 @@ def _table(report: CheckReport) -> list[str]:
 
 
 def _cell(finding: Finding | None) -> str:
-    from baton.execution.findings import Status
+    from baton.checking.findings import Status
 
     if finding is None:
         return "-"
@@ -131,7 +131,7 @@ def _mark(status: Status) -> str:
 
 
 def _note(finding: Finding) -> list[str]:
-    from baton.execution.findings import APPLICATION
+    from baton.checking.findings import APPLICATION
 
     where = "" if finding.subject == APPLICATION else f"{finding.subject} "
     lines = [f"{where}{finding.check}: {_mark(finding.status)}: {finding.detail}"]
@@ -139,7 +139,7 @@ def _note(finding: Finding) -> list[str]:
 
 
 def _verdict(report: CheckReport) -> str:
-    from baton.execution.findings import Status
+    from baton.checking.findings import Status
 
     warnings = sum(f.status is Status.WARNING for f in report.findings)
     also = f" ({warnings} warning(s) above)" if warnings else ""

@@ -221,7 +221,7 @@ def batch_option(text: str) -> Ramp:
 
 def _manifest(args: argparse.Namespace) -> tuple[Manifest, dict[str, str]]:
     """The manifest, its files checked and its secrets read: bad input fails here, exit 2."""
-    from baton.config.checks import check_files, resolve_secrets
+    from baton.config.references import check_files, resolve_secrets
 
     manifest = manifest_for(args)
     check_files(manifest)
@@ -272,7 +272,7 @@ def roll_back(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
     """The deploy, then the library's automatic rollback when it failed and its plan asks."""
-    from baton.execution.autorollback import roll_back_if_needed
+    from baton.execution.rollback import roll_back_if_needed
 
     report = _run(args, store, plan, secrets)
     result: dict[str, Any] = _report_dict(report)

@@ -42,7 +42,7 @@ def register_listen(commands: argparse._SubParsersAction[argparse.ArgumentParser
 def listen_for_deploy(args: argparse.Namespace) -> int:
     import asyncio
 
-    from baton.execution.follow import next_deploy
+    from baton.history.follow import next_deploy
 
     store = open_store(args)
 
@@ -58,7 +58,7 @@ def follow_deploy(store: Store, deploy_id: int, *, quiet: bool = False) -> int:
     import asyncio
 
     from baton.cli.progress import renderer_for
-    from baton.execution.follow import follow
+    from baton.history.follow import follow
 
     record = store.deploy(deploy_id)
     assert record is not None

@@ -127,7 +127,7 @@ def show_history(args: argparse.Namespace) -> int:
 
 def show_deploy(args: argparse.Namespace) -> int:
     from baton.cli import timeline_text
-    from baton.execution.timeline import timeline_of
+    from baton.history.timeline import timeline_of
 
     store = open_store(args, read_only=True)
     record = store.deploy(args.deploy_id)
@@ -158,7 +158,7 @@ def show_deploy(args: argparse.Namespace) -> int:
         f"deploy #{record.id} of {record.application}: version {record.version}, "
         f"{record.strategy}, {record.status}, started {_when(record.started_at)}"
     )
-    from baton.execution.autorollback import rollback_links
+    from baton.execution.rollback import rollback_links
 
     rollback_of, rolled_back_by = rollback_links(store, record)
     if rollback_of is not None:

@@ -7,7 +7,7 @@ terminal the cells are coloured blocks; elsewhere (a pipe, a file, ``NO_COLOR``)
 
 from __future__ import annotations
 
-from baton.execution.timeline import (
+from baton.history.timeline import (
     CAPACITY,
     HEALTH_CHECK,
     INTERRUPTED,

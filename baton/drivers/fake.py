@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from baton._exceptions import ConnectionError_
+from baton._exceptions import UnreachableError
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import LoadBalancer, Manifest, Server
 from baton.drivers.bundle import Drivers
@@ -72,7 +72,7 @@ class FakeTransport(Transport):
 
     async def open(self) -> None:
         if self.server.name in self.script.unreachable:
-            raise ConnectionError_(f"{self.server.name} ({self.server.address}): unreachable")
+            raise UnreachableError(f"{self.server.name} ({self.server.address}): unreachable")
         self.timeline.add("open", self.server.name)
 
     async def run(

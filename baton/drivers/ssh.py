@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from baton._exceptions import ConnectionError_
+from baton._exceptions import UnreachableError
 from baton.config.model import Server
 from baton.drivers import commands
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
@@ -152,9 +152,9 @@ class SSHTransport(Transport):
     def _where(self) -> str:
         return f"{self.server.user}@{self.server.address}:{self.server.port}"
 
-    def _error(self, error: BaseException) -> ConnectionError_:
+    def _error(self, error: BaseException) -> UnreachableError:
         reason = _reason(error, self.server)
-        return ConnectionError_(
+        return UnreachableError(
             f"cannot reach server {self.server.name} ({self._where()}): {reason}"
         )
 

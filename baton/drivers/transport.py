@@ -41,7 +41,7 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def open(self) -> None:
-        """Connect (raise baton.ConnectionError_ with the server named when it cannot)."""
+        """Connect (raise baton.UnreachableError with the server named when it cannot)."""
 
     @abc.abstractmethod
     async def run(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from baton._exceptions import BatonError, ConnectionError_
+from baton._exceptions import BatonError, UnreachableError
 from baton.config import Server
 from baton.drivers import Transport
 
@@ -44,7 +44,7 @@ class Connections:
         if failures:
             await self.close_all()
             more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
-            raise ConnectionError_(
+            raise UnreachableError(
                 f"preflight: {len(failures)} of {len(servers)} server(s) unreachable, nothing "
                 f"changed: {'; '.join(failures[:3])}{more}"
             )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from baton.config.checks import file_warnings
+from baton.config.references import file_warnings
 from baton.planning import DeployOptions, Plan, build_plan
 from baton.settings import Settings
 

@@ -1,9 +1,100 @@
-"""Which version a rollback deploys: the last one that succeeded before the newest deploy."""
+"""Rolling back: the version ``baton rollback`` goes back to, and the automatic rollback.
+
+Automatic rollback: after a failed deploy (a canary failing verification, a later batch
+failing), redeploy the previous successful version on exactly the servers it changed, with the
+same rollout shape, as a deploy of its own that names the one it rolls back.
+
+Migrations are not run: the schema stays migrated, which is why migrations must be backward
+compatible (the old release keeps serving against the new schema during any rollout).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
 from baton._exceptions import InputError
+from baton.drivers.bundle import Drivers
+from baton.execution.events import EventSink
+from baton.execution.runner import DeployReport, run_deploy
+from baton.planning import DeployOptions, Plan, Strategy, build_plan
+from baton.planning.restrict import restrict
+from baton.settings import Settings
+from baton.state import DeployRecord, Store
 from baton.state.deploys import Deploys
+
+LINK_SEARCH = 50
+"""How many later deploys are searched for the automatic rollback of a deploy."""
+
+
+@dataclass(frozen=True)
+class AutoRollback:
+    """What automatic rollback did: the rollback deploy's report, or why there was none."""
+
+    report: DeployReport | None
+    note: str
+
+
+def rollback_plan(report: DeployReport, store: Store) -> Plan | str:
+    """The plan of the automatic rollback of ``report``, or why there is none."""
+    plan, app = report.plan, report.plan.application
+    changed = [o.server for o in report.result.servers if o.changed]
+    if not changed:
+        return "no server was changed; nothing to roll back"
+    previous = store.last_successful(app, before=report.deploy_id)
+    if previous is None or previous.version == plan.version:
+        return f"no earlier successful version of {app} to go back to; {', '.join(changed)} left"
+    settings = dataclasses.replace(
+        Settings.from_stored(store.settings(app)), canary=None, auto_rollback=False
+    )
+    serial = plan.strategy is Strategy.SERIAL
+    options = DeployOptions(
+        previous.version, plan.strategy, run_migrations=False, batch=plan.ramp if serial else None
+    )
+    full = build_plan(plan.manifest, settings, options, store.applied_values(app))
+    origin = f"automatic rollback of deploy #{report.deploy_id} to deploy #{previous.id}'s version"
+    return dataclasses.replace(
+        restrict(full, changed), rollback_of=report.deploy_id, strategy_origin=origin
+    )
+
+
+def rollback_links(store: Store, record: DeployRecord) -> tuple[int | None, int | None]:
+    """(the deploy ``record`` rolled back automatically, the deploy that rolled it back)."""
+    of = record.plan.get("rollback_of")
+    later = store.deploys(record.application, limit=LINK_SEARCH)
+    by = next((d.id for d in later if d.plan.get("rollback_of") == record.id), None)
+    return (of if isinstance(of, int) else None), by
+
+
+async def roll_back_if_needed(
+    report: DeployReport,
+    store: Store,
+    *,
+    drivers: Drivers | None = None,
+    sinks: Sequence[EventSink] = (),
+    secrets: Mapping[str, str] | None = None,
+    run: Callable[[Plan], Awaitable[DeployReport]] | None = None,
+) -> AutoRollback | None:
+    """None unless ``report`` failed and its plan rolls back automatically: the one policy of
+    the command line and the dashboard. ``run`` runs the rollback's plan the caller's way (the
+    command line's: its plan shown, live progress, Ctrl-C); by default :func:`run_deploy` with
+    ``drivers``, ``sinks`` and ``secrets``."""
+    if report.result.status != "failed" or not report.plan.auto_rollback:
+        return None
+    plan = rollback_plan(report, store)
+    if isinstance(plan, str):
+        return AutoRollback(None, plan)
+    if run is None:
+        rollback = await run_deploy(plan, store, drivers=drivers, sinks=sinks, secrets=secrets)
+    else:
+        rollback = await run(plan)
+    servers = ", ".join(o.server for o in rollback.result.servers)
+    return AutoRollback(
+        rollback,
+        f"deploy #{rollback.deploy_id} rolled {servers} back to {plan.version}: "
+        f"{rollback.result.status}",
+    )
 
 
 def rollback_version(store: Deploys, application: str, to: int | None = None) -> str:

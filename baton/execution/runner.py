@@ -14,9 +14,16 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from baton._exceptions import InputError, LockError, StateWriteError
+from baton.checking.preflight import (
+    LOCAL_LOCKS,
+    balancers_ready,
+    check_state_space,
+    state_directory,
+    taken_over,
+)
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
-from baton.config.checks import check_files, resolve_secrets
+from baton.config.references import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
@@ -31,19 +38,12 @@ from baton.execution.events import (
     EventSink,
     Warned,
 )
-from baton.execution.notify import Notifier
 from baton.execution.observed import observed, snapshot
-from baton.execution.preflight import (
-    LOCAL_LOCKS,
-    balancers_ready,
-    check_state_space,
-    state_directory,
-    taken_over,
-)
 from baton.execution.recorder import Recorder
 from baton.execution.recovery import Recovered, recover, stranded
 from baton.execution.result import DeployResult
 from baton.execution.rotation import Change, Journal, Progress
+from baton.notifications.notifier import Notifier
 from baton.planning import Plan, plan_to_dict, values_to_apply
 from baton.state import JournalEntry, LockHolder, ServerLocks, Store
 

@@ -156,7 +156,7 @@ def build_plan(
 ) -> Plan:
     """The pure planning function; raises InputError for a shape the application cannot take.
     ``notices`` are warnings about the operator's machine (see
-    :func:`baton.config.checks.file_warnings`) for the plan to show with its own."""
+    :func:`baton.config.references.file_warnings`) for the plan to show with its own."""
     strategy, strategy_origin = _strategy(settings, options)
     run_migrations, migrations_origin = _migrations(manifest, settings, options)
     values = tuple(values_in_force(manifest, applied))

@@ -20,10 +20,10 @@ from starlette.exceptions import HTTPException
 
 from baton._exceptions import (
     BatonError,
-    ConnectionError_,
     InputError,
     LoadBalancerError,
     LockError,
+    UnreachableError,
 )
 from baton.config import Manifest
 from baton.execution import Drivers
@@ -86,7 +86,7 @@ def status_for(error: BatonError) -> int:
         return status.HTTP_400_BAD_REQUEST
     if isinstance(error, LockError):
         return status.HTTP_409_CONFLICT
-    if isinstance(error, LoadBalancerError | ConnectionError_):
+    if isinstance(error, LoadBalancerError | UnreachableError):
         return status.HTTP_502_BAD_GATEWAY
     return status.HTTP_500_INTERNAL_SERVER_ERROR
 

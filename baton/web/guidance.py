@@ -1,6 +1,6 @@
 """What the application page tells an operator before acting: what a deploy, a toggled
 setting or Recover will do (the confirmation dialogs' words), and, after a deploy that did not
-succeed, which servers need attention (from :mod:`baton.execution.standing`).
+succeed, which servers need attention (from :mod:`baton.history.standing`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from baton.config import Manifest
 from baton.execution.recovery import Recovered
-from baton.execution.standing import standing
+from baton.history.standing import standing
 from baton.planning import DeployOptions, Plan, Strategy
 from baton.state import DeployRecord
 from baton.web.dashboard import Dashboard

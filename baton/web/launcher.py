@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from baton.execution import DeployReport, Drivers, run_deploy
-from baton.execution.autorollback import roll_back_if_needed
 from baton.execution.events import DeployStarted, Event
+from baton.execution.rollback import roll_back_if_needed
 from baton.planning import Plan
 from baton.state import Store
 

@@ -1,6 +1,6 @@
 """The dashboard's timeline picture: a deploy's spans laid out as SVG geometry for a template.
 
-The spans come from :mod:`baton.execution.timeline`, as they do for ``baton show --timeline``;
+The spans come from :mod:`baton.history.timeline`, as they do for ``baton show --timeline``;
 this module only decides where each one goes. Time runs across from the deploy's start
 (``X0``) to its end or now (``X1``); each server has a row, its time out of rotation a tall
 pale band, and each step, health check and wait a bar inside it.
@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from baton.execution.timeline import OUT_OF_ROTATION, OUTCOME, DeployTimeline, ServerRow, Span
+from baton.history.timeline import OUT_OF_ROTATION, OUTCOME, DeployTimeline, ServerRow, Span
 
 WIDTH = 1000
 X0, X1 = 130.0, 990.0

@@ -13,8 +13,8 @@ from typing import Any
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import Membership
 from baton.execution import Drivers
-from baton.execution.autorollback import rollback_links
-from baton.execution.timeline import DeployTimeline, timeline_of
+from baton.execution.rollback import rollback_links
+from baton.history.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
 from baton.planning.profiles import describe_profile, with_profile
 from baton.settings import describe

@@ -1,5 +1,5 @@
 """``baton deploy`` rolls a failed canary back by the library's one policy
-(:func:`baton.execution.autorollback.roll_back_if_needed`, the dashboard's too): the rollback
+(:func:`baton.execution.rollback.roll_back_if_needed`, the dashboard's too): the rollback
 printed as a deploy of its own, or why there is none, and in --json under ``"rollback"``."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pytest
 from baton.cli.main import main
 from baton.execution.events import DeployFinished
 from baton.state import Store
-from tests.execution.test_timeline import T0, record, served, started
+from tests.history.test_timeline import T0, record, served, started
 
 WIDTH = 80
 

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from baton import ConnectionError_
+from baton import UnreachableError
 from baton.config.model import Server
 from baton.drivers import KEEP_HEAD, ssh
 from baton.drivers.ssh import SSHTransport
@@ -140,7 +140,7 @@ async def test_an_unknown_host_is_refused_without_retrying(
     known_hosts.write_text("".join(others))
     server = manifest_server(fleet, ssh_servers[0], known_hosts=known_hosts)
     attempts = count_connects(monkeypatch)
-    with pytest.raises(ConnectionError_) as raised:
+    with pytest.raises(UnreachableError) as raised:
         await SSHTransport(server).open()
     message = str(raised.value)
     assert f"server {server.name} ({server.user}@{server.address}:22)" in message
@@ -156,7 +156,7 @@ async def test_a_changed_host_key_says_so_and_is_not_mistaken_for_an_unknown_hos
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"{ssh_servers[0].address} {other_key}")
     server = manifest_server(fleet, ssh_servers[0], known_hosts=known_hosts)
-    with pytest.raises(ConnectionError_) as raised:
+    with pytest.raises(UnreachableError) as raised:
         await SSHTransport(server).open()
     assert str(raised.value) == (
         f"cannot reach server {server.name} ({server.user}@{server.address}:22): host key "
@@ -267,7 +267,7 @@ async def test_a_wrong_key_is_refused_with_a_clear_message(
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(key_file)
     server = manifest_server(fleet, ssh_servers[1], key_file=key_file)
     attempts = count_connects(monkeypatch)
-    with pytest.raises(ConnectionError_) as raised:
+    with pytest.raises(UnreachableError) as raised:
         await SSHTransport(server).open()
     assert str(raised.value) == (
         f"cannot reach server drv-1 ({server.user}@127.0.1.111:22): authentication as "
@@ -283,7 +283,7 @@ async def test_a_refused_connection_is_retried_then_reported(
     server = manifest_server(fleet, ssh_servers[0], address="127.0.1.199", name="nobody")
     attempts = count_connects(monkeypatch)
     with pytest.raises(
-        ConnectionError_, match=r"^cannot reach server nobody \(.*@127.0.1.199:22\)"
+        UnreachableError, match=r"^cannot reach server nobody \(.*@127.0.1.199:22\)"
     ):
         await SSHTransport(server).open()
     assert len(attempts) == 3
@@ -297,7 +297,7 @@ async def test_a_missing_key_file_is_reported_once(
 ) -> None:
     server = manifest_server(fleet, ssh_servers[0], key_file=tmp_path / "absent")
     attempts = count_connects(monkeypatch)
-    with pytest.raises(ConnectionError_, match="No such file"):
+    with pytest.raises(UnreachableError, match="No such file"):
         await SSHTransport(server).open()
     assert attempts == []
 
@@ -306,7 +306,7 @@ async def test_a_lost_connection_is_reported_and_the_next_run_reconnects(
     server: Server, fleet: SshdFleet
 ) -> None:
     async with SSHTransport(server) as transport:
-        with pytest.raises(ConnectionError_, match=f"cannot reach server {server.name}"):
+        with pytest.raises(UnreachableError, match=f"cannot reach server {server.name}"):
             # kill this session's sshd: the parent of the shell running the command
             await transport.run("kill -KILL $PPID; sleep 5", timeout=10)
         assert (await transport.run("echo back", timeout=10)).output == "back\n"

@@ -7,8 +7,8 @@ from baton.config import Manifest, parse_manifest
 from baton.drivers.fake import FakeFleet
 from baton.drivers.loadbalancer import ServerTraffic
 from baton.execution import run_deploy
-from baton.execution.autorollback import roll_back_if_needed, rollback_links
 from baton.execution.result import ServerOutcome
+from baton.execution.rollback import roll_back_if_needed, rollback_links
 from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings, parse_canary, parse_ramp
 from baton.state import Store

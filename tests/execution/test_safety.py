@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baton import ConnectionError_, InputError, LoadBalancerError, LockError
+from baton import InputError, LoadBalancerError, LockError, UnreachableError
 from baton.config import Manifest
 from baton.drivers import Membership
 from baton.drivers.fake import FakeFleet
@@ -68,7 +68,7 @@ async def test_unreachable_server_stops_everything_before_any_change(
     m = manifest(3)
     fleet, store = fake_fleet(m), Store(tmp_path)
     fleet.script.unreachable.add("web3")
-    with pytest.raises(ConnectionError_, match=r"preflight: 1 of 3 server\(s\) unreachable.*web3"):
+    with pytest.raises(UnreachableError, match=r"preflight: 1 of 3 server\(s\) unreachable.*web3"):
         await run_deploy(plan_for(m, store), store, drivers=fleet.drivers())
     assert not [e for e in fleet.timeline.entries if e.what in {"run", "remove"}]
     assert store.deploys("shop") == [] and store.applied_values("shop") == []

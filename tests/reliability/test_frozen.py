@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from baton import ConnectionError_
+from baton import UnreachableError
 from baton.config import load_manifest
 from baton.drivers import ssh
 from tests.reliability.conftest import Site, sessions_of
@@ -35,7 +35,7 @@ async def test_a_frozen_server_is_reported_unreachable_after_the_keepalives(
         for pid in frozen:
             os.kill(pid, signal.SIGSTOP)
         started = time.monotonic()
-        with pytest.raises(ConnectionError_, match=r": Server not responding to keepalive$"):
+        with pytest.raises(UnreachableError, match=r": Server not responding to keepalive$"):
             await command
         assert time.monotonic() - started < 0.5 * (ssh.KEEPALIVE_COUNT_MAX + 2)
     finally:

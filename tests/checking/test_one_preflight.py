@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from baton import InputError, LoadBalancerError
+from baton.checking.check import check
+from baton.checking.findings import Status
+from baton.checking.preflight import balancers_ready
 from baton.cli.main import main
 from baton.config import LoadBalancer, parse_manifest
 from baton.drivers import LoadBalancerDriver, Membership
@@ -20,9 +23,6 @@ from baton.drivers.bundle import Drivers
 from baton.drivers.factory import LOAD_BALANCER_DRIVERS, load_balancer_driver
 from baton.drivers.fake import FakeFleet
 from baton.execution import run_deploy
-from baton.execution.check import check
-from baton.execution.findings import Status
-from baton.execution.preflight import balancers_ready
 from baton.state import JournalEntry, LockHolder, Store
 from tests.manifests import manifest
 

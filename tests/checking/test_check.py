@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from baton.checking.check import check
+from baton.checking.findings import CheckReport, Status
+from baton.checking.servers import first_commands
 from baton.cli.main import main
 from baton.config import parse_manifest
 from baton.drivers import Membership
 from baton.drivers.fake import FakeFleet, Script
-from baton.execution.check import check
-from baton.execution.check_server import first_commands
-from baton.execution.findings import CheckReport, Status
 from baton.state import LockHolder, Store
 from tests.manifests import manifest, manifest_text
 

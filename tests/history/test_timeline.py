@@ -22,7 +22,7 @@ from baton.execution.events import (
     StepStarted,
 )
 from baton.execution.recorder import Recorder
-from baton.execution.timeline import DeployTimeline, Span, timeline_of
+from baton.history.timeline import DeployTimeline, Span, timeline_of
 from baton.planning import DeployOptions, Strategy, build_plan, plan_to_dict
 from baton.settings import Settings
 from baton.state import LockHolder, Store

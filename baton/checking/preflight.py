@@ -4,7 +4,7 @@ The manifest's files, the secrets, the state's room, the lock, and every load ba
 answers, its driver's own checks pass (:meth:`LoadBalancerDriver.preflight`: nginx's include and
 workers, a cloud group's credentials) and it knows every server but those baton itself took out
 (per the journal). Each problem found carries the error a deploy raises for it: ``baton deploy``
-stops at the first (:func:`~baton.execution.findings.require`, as :func:`balancers_ready` does),
+stops at the first (:func:`~baton.checking.findings.require`, as :func:`balancers_ready` does),
 ``baton check`` reports every finding. Both ask here, so one cannot pass what the other refuses.
 """
 
@@ -24,10 +24,10 @@ from baton._exceptions import (
     ManifestError,
     StateWriteError,
 )
+from baton.checking.findings import APPLICATION, Finding, Status, require
 from baton.config import LoadBalancer, Manifest, Server
-from baton.config.checks import check_server_files, resolve_secret
+from baton.config.references import check_server_files, resolve_secret
 from baton.drivers import LoadBalancerDriver, Membership
-from baton.execution.findings import APPLICATION, Finding, Status, require
 from baton.execution.recovery import stranded
 from baton.planning import Plan
 from baton.state import DeployRecord, LockHolder, Store

@@ -1,7 +1,7 @@
 """``baton check``: what a deploy checks before it changes anything, and more, changing nothing.
 
 The preflight of :func:`baton.execution.runner.run_deploy`, from the same functions
-(:mod:`baton.execution.preflight`: files, secrets, the state's room, the lock, every load
+(:mod:`baton.checking.preflight`: files, secrets, the state's room, the lock, every load
 balancer answering, passing its driver's checks and knowing every server, every server
 connecting) and on the plan a deploy would follow now, plus what a deploy only finds out
 half-way: each step's first command exists on each server and each health
@@ -17,15 +17,8 @@ import os
 import time
 from collections.abc import Mapping
 
-from baton.config import Manifest, Server
-from baton.drivers import Transport
-from baton.drivers.bundle import Drivers
-from baton.execution import prepare
-from baton.execution.check_server import health_finding, ssh_finding, steps_finding
-from baton.execution.connections import Connections
-from baton.execution.environment import StepEnvironment
-from baton.execution.findings import APPLICATION, CheckReport, Finding, Status
-from baton.execution.preflight import (
+from baton.checking.findings import APPLICATION, CheckReport, Finding, Status
+from baton.checking.preflight import (
     BalancerAnswer,
     ask_balancers,
     file_findings,
@@ -35,6 +28,13 @@ from baton.execution.preflight import (
     secret_findings,
     state_space_findings,
 )
+from baton.checking.servers import health_finding, ssh_finding, steps_finding
+from baton.config import Manifest, Server
+from baton.drivers import Transport
+from baton.drivers.bundle import Drivers
+from baton.execution import prepare
+from baton.execution.connections import Connections
+from baton.execution.environment import StepEnvironment
 from baton.execution.runner import opened
 from baton.planning import DeployOptions, Plan, release_version
 from baton.state import Store

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 
+from baton.checking.findings import Finding, Status
 from baton.config import Manifest, Server
 from baton.config.templates import render, values_for
 from baton.drivers import Transport
 from baton.execution.connections import Attempt
 from baton.execution.environment import StepEnvironment
-from baton.execution.findings import Finding, Status
 from baton.execution.health import check_once, check_url
 
 COMMAND_TIMEOUT = 10.0

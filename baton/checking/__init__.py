@@ -1,0 +1,1 @@
+"""Checking: the one preflight a deploy stops at and ``baton check`` prints in full."""

@@ -1,0 +1,1 @@
+"""Notifications: the manifest's webhooks told when a deploy starts and ends."""
