@@ -47,19 +47,8 @@ from baton.execution.rotation import Journal, Rotation, as_read, finishing, no_j
 from baton.execution.steps import StepRunner
 from baton.execution.verify import Canary, verify
 from baton.execution.waves import Stopped, WaveRun
-from baton.planning import (
-    Action,
-    AddToLoadBalancers,
-    AwaitBatch,
-    CheckHealth,
-    Plan,
-    RemoveFromLoadBalancers,
-    RunStep,
-    ServerPlan,
-    Verify,
-    Wait,
-    Wave,
-)
+from baton.planning import Plan, actions
+from baton.planning.actions import Action, RunStep, ServerPlan, Verify, Wave
 from baton.planning.hooks import LOCAL
 
 TransportFactory = Callable[[Server], Transport]
@@ -190,7 +179,7 @@ class Engine:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
                 for action in run.plan.actions:
-                    if isinstance(action, RunStep | RemoveFromLoadBalancers):
+                    if isinstance(action, RunStep | actions.RemoveFromLoadBalancers):
                         wave.check_going()
                     await self._perform(action, run, wave)
         except BatonError as exc:
@@ -222,22 +211,22 @@ class Engine:
 
     async def _perform(self, action: Action, run: _ServerRun, wave: WaveRun) -> None:
         match action:
-            case RemoveFromLoadBalancers(load_balancers=names):
+            case actions.RemoveFromLoadBalancers(load_balancers=names):
                 await self._rotation.remove(run.name, names)
-            case AddToLoadBalancers(load_balancers=names):
+            case actions.AddToLoadBalancers(load_balancers=names):
                 await self._rotation.add(run.name, names)
-            case Wait(seconds=seconds, reason=reason):
+            case actions.Wait(seconds=seconds, reason=reason):
                 self._stage(run, Stage.WAITING, f"{seconds}s ({reason})")
                 await self.clock.sleep(seconds)
-            case RunStep(step=step):
+            case actions.RunStep(step=step):
                 await self._rotation.confirm_out(run.name, f"before step {step.name}")
                 await self._run_step(run, action)
-            case CheckHealth():
+            case actions.CheckHealth():
                 await self._check_health(run)
-            case AwaitBatch():
+            case actions.AwaitBatch():
                 self._stage(run, Stage.WAITING, "for the rest of its batch")
                 await wave.arrive(run.name)
-            case Verify():
+            case actions.Verify():
                 await self._verify(run, action)
             case _:
                 assert_never(action)

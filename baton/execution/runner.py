@@ -13,17 +13,20 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from baton._exceptions import InputError, LockError, StateWriteError
+from baton._exceptions import LockError, StateWriteError
+from baton.checking.findings import require
 from baton.checking.preflight import (
     LOCAL_LOCKS,
     balancers_ready,
-    check_state_space,
+    file_findings,
+    plan_findings,
+    secret_findings,
     state_directory,
+    state_space_findings,
     taken_over,
 )
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest
-from baton.config.references import check_files, resolve_secrets
 from baton.drivers import LoadBalancerDriver
 from baton.drivers.bundle import Drivers
 from baton.execution.connections import Connections
@@ -73,82 +76,84 @@ async def run_deploy(
 ) -> DeployReport:
     """Preflight, take the lock, recover stranded servers, run the plan, record everything,
     and tell the manifest's notification webhooks (waiting at most their deadline at the end).
+
+    Nothing changes (no deploy recorded, no server or load balancer touched) until the one
+    preflight (:mod:`baton.checking.preflight`, which ``baton check`` prints in full) passes:
+    the files the manifest names exist, every secret has a value, the state's filesystem has
+    room, every load balancer answered and knows every server, every server accepted a
+    connection and the application's lock is free. ``lock_wait`` seconds are spent waiting for
+    a running deploy. ``secrets`` are the values of the manifest's secrets; by default they are
+    read from this process's environment. Time (waits, deadlines, what is recorded) is the
+    drivers' clock.
     """
     notifier = Notifier(plan.manifest.notifications, store.record_notification)
     try:
-        return await _run_deploy(
-            plan,
-            store,
-            drivers=drivers,
-            sinks=[notifier, *sinks],
-            lock_wait=lock_wait,
-            secrets=secrets,
-        )
+        drivers = drivers or Drivers.real()
+        environment = _ready_here(plan, store, secrets)
+        await wait_for_lock(store, plan.application, lock_wait, drivers.clock)
+        async with opened(plan.manifest, drivers) as reach:
+            load_balancers, connections = reach
+            notes = await balancers_ready(plan.manifest, load_balancers, store)
+            await connections.open_all(plan.manifest.servers)
+            return await _run(plan, store, drivers, reach, [notifier, *sinks], environment, notes)
     finally:
         await notifier.close()
 
 
-async def _run_deploy(
+def _ready_here(plan: Plan, store: Store, secrets: Mapping[str, str] | None) -> StepEnvironment:
+    """The preflight's part on this machine, first problem raised: the plan can start, the
+    files exist, every secret has a value (read from the environment unless given), the state
+    has room. The steps' environment, built from the secrets."""
+    manifest = plan.manifest
+    require(plan_findings(plan))
+    require(file_findings(manifest).values())
+    if secrets is None:
+        secrets, problems = secret_findings(manifest, os.environ)
+        require(problems)
+    require(state_space_findings(store))
+    return StepEnvironment.build(manifest, secrets)
+
+
+async def _run(
     plan: Plan,
     store: Store,
-    *,
-    drivers: Drivers | None = None,
-    sinks: Sequence[EventSink] = (),
-    lock_wait: float = 0.0,
-    secrets: Mapping[str, str] | None = None,
+    drivers: Drivers,
+    reach: tuple[dict[str, LoadBalancerDriver], Connections],
+    sinks: Sequence[EventSink],
+    environment: StepEnvironment,
+    notes: list[str],
 ) -> DeployReport:
-    """Preflight, take the lock, recover stranded servers, run the plan, record everything.
-
-    Nothing changes (no deploy recorded, no server or load balancer touched) until the files
-    the manifest names exist, every secret has a value, the state's filesystem has room, every
-    load balancer answered and knows every server, every server accepted a connection and the
-    application's lock is free. ``lock_wait`` seconds are spent waiting for a running deploy.
-    ``secrets`` are the values of the manifest's secrets; by default they are read from this
-    process's environment. Time (waits, deadlines, what is recorded) is the drivers' clock.
-    """
-    if plan.floor_out_of_reach is not None:
-        raise InputError(plan.floor_out_of_reach)
-    drivers = drivers or Drivers.real()
-    clock = drivers.clock
-    check_files(plan.manifest)
-    if secrets is None:
-        secrets = resolve_secrets(plan.manifest, os.environ)
-    environment = StepEnvironment.build(plan.manifest, secrets)
+    """Take the lock (recording the deploy) and run the plan; the preflight has passed."""
+    (load_balancers, connections), clock = reach, drivers.clock
+    previous = store.lock_holder(plan.application)
+    unfinished = store.unfinished(plan.application)
+    holder = LockHolder.this_process()
+    deploy_id = store.start_deploy(
+        plan.application,
+        plan.version,
+        plan.strategy.value,
+        plan_to_dict(plan),
+        values_to_apply(plan.manifest),
+        holder,
+        targets=[(s.address, s.port) for s in plan.manifest.servers],
+    )
+    recorder = Recorder(store, deploy_id)
+    holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
     directory = state_directory(store)
-    if directory is not None:
-        check_state_space(directory)
-    await wait_for_lock(store, plan.application, lock_wait, clock)
-    async with opened(plan.manifest, drivers) as (load_balancers, connections):
-        notes = await balancers_ready(plan.manifest, load_balancers, store)
-        await connections.open_all(plan.manifest.servers)
-        previous = store.lock_holder(plan.application)
-        unfinished = store.unfinished(plan.application)
-        holder = LockHolder.this_process()
-        deploy_id = store.start_deploy(
-            plan.application,
-            plan.version,
-            plan.strategy.value,
-            plan_to_dict(plan),
-            values_to_apply(plan.manifest),
-            holder,
-            targets=[(s.address, s.port) for s in plan.manifest.servers],
-        )
-        recorder = Recorder(store, deploy_id)
-        holds = f"{plan.application} deploy #{deploy_id}, pid {holder.pid} on {holder.host}"
-        locks = ServerLocks(directory or LOCAL_LOCKS, holds)
-        engine = Engine(
-            plan,
-            open_transport=connections.transport,
-            open_hook=drivers.open_transport,
-            load_balancers=load_balancers,
-            emit=_fan_out([recorder, *sinks], clock),
-            journal=_journal(store, plan.application, deploy_id, clock),
-            environment=environment,
-            clock=clock,
-            lock_server=lambda s: locks.hold(s.name, s.address, s.port),
-        )
-        notes += [taken_over(record, previous) for record in unfinished]
-        result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
+    locks = ServerLocks(directory or LOCAL_LOCKS, holds)
+    engine = Engine(
+        plan,
+        open_transport=connections.transport,
+        open_hook=drivers.open_transport,
+        load_balancers=load_balancers,
+        emit=_fan_out([recorder, *sinks], clock),
+        journal=_journal(store, plan.application, deploy_id, clock),
+        environment=environment,
+        clock=clock,
+        lock_server=lambda s: locks.hold(s.name, s.address, s.port),
+    )
+    notes += [taken_over(record, previous) for record in unfinished]
+    result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
     return DeployReport(deploy_id, plan, result)
 
 

@@ -17,43 +17,14 @@ from dataclasses import dataclass, field
 from baton._exceptions import InputError
 from baton.config import Manifest, Server
 from baton.config.model import VERSION_PATTERN
-from baton.planning.actions import (
-    Action,
-    AddToLoadBalancers,
-    AwaitBatch,
-    CheckHealth,
-    Phase,
-    RemoveFromLoadBalancers,
-    RunStep,
-    ServerPlan,
-    Verify,
-    Wait,
-    Wave,
-)
+from baton.planning.actions import RunStep, Verify, Wait, Wave
 from baton.planning.batches import Batches, batch_sizes
 from baton.planning.hooks import DEPLOY_POINTS, HookRun, deploy_hooks
 from baton.planning.shape import Shape
 from baton.planning.values import AppliedValue, ValueInForce, values_in_force
 from baton.settings import Ramp, Settings, format_ramp
 
-__all__ = [
-    "Action",
-    "AddToLoadBalancers",
-    "AwaitBatch",
-    "CheckHealth",
-    "DeployOptions",
-    "Phase",
-    "Plan",
-    "RemoveFromLoadBalancers",
-    "RunStep",
-    "ServerPlan",
-    "Strategy",
-    "Verify",
-    "Wait",
-    "Wave",
-    "build_plan",
-    "release_version",
-]
+__all__ = ["DeployOptions", "Plan", "Strategy", "build_plan", "release_version"]
 
 MIGRATION_WARNING = (
     "this parallel deploy runs migrations: a migration can break the deploy on the other "
