@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from baton.planning import Wave
+from baton.planning.actions import Wave
 
 
 class Stopped(Exception):

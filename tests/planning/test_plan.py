@@ -1,15 +1,6 @@
 from baton.config import parse_manifest
-from baton.planning import (
-    AddToLoadBalancers,
-    DeployOptions,
-    RemoveFromLoadBalancers,
-    RunStep,
-    Strategy,
-    Wait,
-    build_plan,
-    plan_to_dict,
-    render_plan,
-)
+from baton.planning import DeployOptions, Strategy, build_plan, plan_to_dict, render_plan
+from baton.planning.actions import AddToLoadBalancers, RemoveFromLoadBalancers, RunStep, Wait
 from baton.settings import Settings
 from baton.state import AppliedValue
 from tests.manifests import manifest, manifest_text

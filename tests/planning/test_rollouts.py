@@ -4,20 +4,15 @@ import pytest
 
 from baton._exceptions import InputError, SettingError
 from baton.config import parse_manifest
-from baton.planning import (
+from baton.planning import DeployOptions, Plan, Strategy, build_plan, plan_to_dict, render_plan
+from baton.planning.actions import (
     AddToLoadBalancers,
     AwaitBatch,
-    DeployOptions,
     Phase,
-    Plan,
     RemoveFromLoadBalancers,
     RunStep,
-    Strategy,
     Verify,
     Wave,
-    build_plan,
-    plan_to_dict,
-    render_plan,
 )
 from baton.planning.restrict import restrict
 from baton.settings import SPECS, Settings, parse_canary, parse_ramp
