@@ -77,6 +77,13 @@ class Event:
         return {"kind": self.kind, **data}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerEvent(Event):
+    """Something that happened to one server of the deploy."""
+
+    server: str
+
+
 def _fields(event: Event) -> list[tuple[str, Any]]:
     return [(f.name, getattr(event, f.name)) for f in dataclasses.fields(event)]
 
@@ -100,26 +107,23 @@ class Warned(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StageChanged(Event):
+class StageChanged(ServerEvent):
     kind: ClassVar[str] = "stage"
-    server: str
     stage: Stage
     detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
-class LoadBalancerChanged(Event):
+class LoadBalancerChanged(ServerEvent):
     kind: ClassVar[str] = "load_balancer"
-    server: str
     load_balancer: str
     action: str
     """"removed" or "added"."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepStarted(Event):
+class StepStarted(ServerEvent):
     kind: ClassVar[str] = "step_started"
-    server: str
     step: str
     migration: bool
     phase: str = ""
@@ -128,9 +132,8 @@ class StepStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepOutput(Event):
+class StepOutput(ServerEvent):
     kind: ClassVar[str] = "output"
-    server: str
     step: str
     stream: str
     text: str
@@ -138,9 +141,8 @@ class StepOutput(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepFinished(Event):
+class StepFinished(ServerEvent):
     kind: ClassVar[str] = "step_finished"
-    server: str
     step: str
     status: StepStatus
     """When interrupted, ``output`` is what it had printed."""
@@ -151,26 +153,23 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class HealthChecked(Event):
+class HealthChecked(ServerEvent):
     kind: ClassVar[str] = "health"
-    server: str
     passed: bool
     attempts: int
     detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class Verified(Event):
+class Verified(ServerEvent):
     kind: ClassVar[str] = "verified"
-    server: str
     passed: bool
     detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServerFinished(Event):
+class ServerFinished(ServerEvent):
     kind: ClassVar[str] = "server_finished"
-    server: str
     status: ServerStatus
     detail: str
     in_rotation: bool | None
@@ -188,21 +187,18 @@ class DeployFinished(Event):
 EventSink = Callable[[Event], None]
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        DeployStarted,
-        Warned,
-        StageChanged,
-        LoadBalancerChanged,
-        StepStarted,
-        StepOutput,
-        StepFinished,
-        HealthChecked,
-        ServerFinished,
-        DeployFinished,
-    )
-}
+def _kinds(base: type[Event]) -> dict[str, type[Event]]:
+    """Every event type below ``base`` by its kind: a new event is stored and read back
+    without a list to keep up to date (a hand-kept one had left out Verified)."""
+    found: dict[str, type[Event]] = {}
+    for cls in base.__subclasses__():
+        if "kind" in vars(cls):
+            found[cls.kind] = cls
+        found.update(_kinds(cls))
+    return found
+
+
+EVENT_TYPES: dict[str, type[Event]] = _kinds(Event)
 
 
 _TYPED: dict[type[Event], dict[str, Callable[[str], enum.StrEnum]]] = {
