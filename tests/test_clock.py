@@ -67,3 +67,15 @@ def test_poll_until_returns_the_first_done_answer_or_the_last_at_the_deadline() 
     late = asyncio.run(poll_until(ask, lambda n: False, timeout=2.5, interval=1, clock=clock))
     assert late == 7  # asked at 0, 1, 2 and 2.5 s after the start
     assert clock.monotonic() == 5.5
+
+
+def test_two_fake_clocks_on_one_loop_both_move() -> None:
+    first, second = FakeClock(), FakeClock()
+
+    async def main() -> None:
+        await asyncio.wait_for(asyncio.gather(first.sleep(3.0), second.sleep(7.0)), timeout=5)
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert (first.monotonic(), second.monotonic()) == (3.0, 7.0)
+    assert time.monotonic() - started < 1.0
