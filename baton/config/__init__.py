@@ -8,15 +8,10 @@ balancer's module imports :mod:`baton.config.balancing`, and ``baton --help`` li
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
-    "CommandBalancer",
-    "Deploy",
-    "ELBv2Balancer",
     "HAProxyBalancer",
     "HealthCheck",
     "LoadBalancer",
-    "LoadBalancerConfiguration",
     "Manifest",
-    "NginxBalancer",
     "Server",
     "Step",
     "Verify",
@@ -25,17 +20,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from baton.balancers.command import CommandBalancer
-    from baton.balancers.elbv2 import ELBv2Balancer
     from baton.balancers.haproxy import HAProxyBalancer
-    from baton.balancers.nginx import NginxBalancer
     from baton.config.files import load_manifest
     from baton.config.loader import parse_manifest
     from baton.config.model import (
-        Deploy,
         HealthCheck,
         LoadBalancer,
-        LoadBalancerConfiguration,
         Manifest,
         Server,
         Step,

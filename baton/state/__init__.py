@@ -12,7 +12,7 @@ from baton.state.records import (
     StoredEvent,
 )
 from baton.state.server_locks import ServerLocks
-from baton.state.store import Store, default_state, default_state_dir
+from baton.state.store import Store, default_state
 
 __all__ = [
     "AppliedValue",
@@ -26,5 +26,4 @@ __all__ = [
     "Store",
     "StoredEvent",
     "default_state",
-    "default_state_dir",
 ]
