@@ -39,10 +39,12 @@ def first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> M
     """The error to show: an unknown key first, then the earliest line; of a mapping given where
     a word or a mapping would do (``host: local`` or ``host: {address: ...}``), what is wrong
     with the mapping, not that it is not the word."""
+    found = exc.errors()
     errors = sorted(
-        exc.errors(),
+        found,
         key=lambda e: (
             e["type"] != _UNKNOWN_KEY,
+            _follows_from_another(e, found),
             line_of(_clean(e["loc"], lines), lines) or 0,
             e["type"] == "literal_error" and isinstance(e["input"], dict),
         ),
@@ -55,6 +57,16 @@ def first_error(exc: ValidationError, file: str, lines: dict[KeyPath, int]) -> M
     if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
         path = (*path, "type")
     return ManifestError(Location(file, line_of(path, lines), dotted(path)), _message(error, path))
+
+
+def _follows_from_another(error: Any, errors: list[Any]) -> bool:
+    """A list too short because an item inside it was invalid: the item's error is the cause
+    (an only server with a bad address is about the address, not an empty list)."""
+    loc = tuple(error["loc"])
+    return error["type"] == "too_short" and any(
+        len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc
+        for other in errors
+    )
 
 
 def _clean(loc: tuple[int | str, ...], lines: dict[KeyPath, int]) -> KeyPath:

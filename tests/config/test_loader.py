@@ -131,3 +131,15 @@ def test_verify_error_rate_is_a_fraction_and_one_probe_at_most() -> None:
     both = manifest_text(2) + "  verify:\n    url: http://x/\n    command: probe\n"
     assert "give at most one of url or command" in error_for(both)
     assert parse_manifest(manifest_text(2) + "  verify:\n    duration: 3\n").deploy.verify
+
+
+@pytest.mark.parametrize("address", ["'[::1'", "-x", "a..b", "''"])
+def test_an_only_server_with_a_bad_address_names_the_address(address: str) -> None:
+    text = (
+        f"application: shop\nservers:\n  - name: web1\n    address: {address}\n"
+        "deploy:\n  steps:\n    - {name: a, run: x}\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(text, "shop.yml")
+    assert str(caught.value).startswith("shop.yml:4: servers[0].address: ")
+    assert "at least 1 item" not in str(caught.value)
