@@ -9,7 +9,7 @@ import shlex
 from baton.checking.findings import Finding, Status
 from baton.config import Manifest, Server
 from baton.config.templates import render, values_for
-from baton.drivers import Transport
+from baton.drivers import ShellCommand, Transport
 from baton.execution.connections import Attempt
 from baton.execution.environment import StepEnvironment
 from baton.execution.health import check_once, check_url
@@ -70,7 +70,7 @@ async def steps_finding(
         return Finding(server.name, "steps", Status.OK, "no plain first command to look for")
     quoted = " ".join(shlex.quote(c) for c in commands)
     script = f'for c in {quoted}; do command -v "$c" >/dev/null 2>&1 || printf "%s\\n" "$c"; done'
-    result = await transport.run(script, timeout=COMMAND_TIMEOUT, environment=environment.variables)
+    result = await transport.run(ShellCommand(script, COMMAND_TIMEOUT, environment.variables))
     missing = result.output.split()
     if not result.ok:
         detail = f"`command -v` did not run: {environment.mask(result.output.strip())}"
