@@ -28,7 +28,7 @@ from baton.checking.preflight import (
     secret_findings,
     state_space_findings,
 )
-from baton.checking.servers import health_finding, ssh_finding, steps_finding
+from baton.checking.servers import CheckedServer, health_finding, ssh_finding, steps_finding
 from baton.config import Manifest, Server
 from baton.drivers import Transport
 from baton.drivers.bundle import Drivers
@@ -123,10 +123,8 @@ async def _server(
     plan: Plan,
 ) -> list[Finding]:
     """The steps, load balancer and health findings of one server."""
-    steps, health = await asyncio.gather(
-        steps_finding(manifest, server, transport, environment, plan.version),
-        health_finding(manifest, server, transport, environment, plan.version),
-    )
+    checked = CheckedServer(manifest, server, transport, environment, plan.version)
+    steps, health = await asyncio.gather(steps_finding(checked), health_finding(checked))
     balancers = [
         membership_finding(manifest, index, server, answer) for index, answer in enumerate(answers)
     ]

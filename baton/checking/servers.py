@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from baton.checking.findings import Finding, Status
 from baton.config import Manifest, Server
 from baton.config.templates import render, values_for
-from baton.drivers import Transport
+from baton.drivers import ShellCommand, Transport
 from baton.execution.connections import Attempt
 from baton.execution.environment import StepEnvironment
 from baton.execution.health import check_once, check_url
@@ -27,6 +28,22 @@ _SSH_ADVICE = (
     ("timed out", "check the address and that nothing blocks port {port}; raise "
      "connect_timeout for a slow link"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CheckedServer:
+    """A server as its steps and health check are looked at: over its connection (None when
+    it could not connect), with the step environment, for the version a deploy would bring."""
+
+    manifest: Manifest
+    server: Server
+    transport: Transport | None
+    environment: StepEnvironment
+    version: str
+
+    def values(self) -> dict[str, object]:
+        """What the step and health check templates are rendered with on this server."""
+        return values_for(self.manifest.application, self.server, self.version)
 
 
 def ssh_finding(server: Server, attempt: Attempt) -> Finding:
@@ -55,22 +72,17 @@ def _ssh_advice(server: Server, error: str) -> str:
     return "check the server's address, port, user and key in the manifest"
 
 
-async def steps_finding(
-    manifest: Manifest,
-    server: Server,
-    transport: Transport | None,
-    environment: StepEnvironment,
-    version: str,
-) -> Finding:
+async def steps_finding(checked: CheckedServer) -> Finding:
     """Each step's first command exists on the server (``command -v``)."""
+    server, transport, environment = checked.server, checked.transport, checked.environment
     if transport is None:
         return Finding(server.name, "steps", Status.SKIPPED, "needs the SSH connection")
-    commands = first_commands(manifest, server, version)
+    commands = first_commands(checked.manifest, server, checked.version)
     if not commands:
         return Finding(server.name, "steps", Status.OK, "no plain first command to look for")
     quoted = " ".join(shlex.quote(c) for c in commands)
     script = f'for c in {quoted}; do command -v "$c" >/dev/null 2>&1 || printf "%s\\n" "$c"; done'
-    result = await transport.run(script, timeout=COMMAND_TIMEOUT, environment=environment.variables)
+    result = await transport.run(ShellCommand(script, COMMAND_TIMEOUT, environment.variables))
     missing = result.output.split()
     if not result.ok:
         detail = f"`command -v` did not run: {environment.mask(result.output.strip())}"
@@ -113,20 +125,15 @@ def _first_word(command: str) -> str | None:
     return None
 
 
-async def health_finding(
-    manifest: Manifest,
-    server: Server,
-    transport: Transport | None,
-    environment: StepEnvironment,
-    version: str,
-) -> Finding:
+async def health_finding(checked: CheckedServer) -> Finding:
     """One attempt of the health check, now."""
-    check = manifest.deploy.health_check
+    server, transport, environment = checked.server, checked.transport, checked.environment
+    check = checked.manifest.deploy.health_check
     if check is None:
         return Finding(server.name, "health", Status.SKIPPED, "no health check in the manifest")
     if check.command is not None and transport is None:
         return Finding(server.name, "health", Status.SKIPPED, "needs the SSH connection")
-    values = values_for(manifest.application, server, version)
+    values = checked.values()
     if transport is None:
         passed, detail = await check_url(check, values)
     else:

@@ -2,7 +2,7 @@
 
 from baton.drivers._output import KEEP_HEAD, KEEP_TAIL, KeptOutput, left_out_marker
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
-from baton.drivers.transport import CommandResult, OutputCallback, Transport
+from baton.drivers.transport import CommandResult, OutputCallback, ShellCommand, Transport
 
 __all__ = [
     "KEEP_HEAD",
@@ -12,6 +12,7 @@ __all__ = [
     "LoadBalancerDriver",
     "Membership",
     "OutputCallback",
+    "ShellCommand",
     "Transport",
     "left_out_marker",
 ]

@@ -1,4 +1,4 @@
-"""What both real transports share: turning a command's output into streamed chunks of lines.
+"""What every transport shares: turning a command's output into streamed chunks of lines.
 
 Output is handled in chunks, never line by line: a step that prints 67 MB arrives in a few
 thousand chunks, and each goes to ``on_output`` at once as the complete lines it holds (a line
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import TYPE_CHECKING
 
-from baton.drivers.transport import OutputCallback
+if TYPE_CHECKING:
+    from baton.drivers.transport import OutputCallback
 
 KEEP_HEAD = 64 * 1024
 KEEP_TAIL = 192 * 1024

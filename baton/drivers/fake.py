@@ -6,15 +6,15 @@ They share a :class:`Timeline` so a test can ask what was out of rotation when a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from baton._exceptions import UnreachableError
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import LoadBalancer, Manifest, Server
+from baton.drivers._output import OutputCollector
 from baton.drivers.bundle import Drivers
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership, ServerTraffic
-from baton.drivers.transport import CommandResult, OutputCallback, Transport
+from baton.drivers.transport import ShellCommand, Transport
 
 
 @dataclass(frozen=True)
@@ -75,23 +75,16 @@ class FakeTransport(Transport):
             raise UnreachableError(f"{self.server.name} ({self.server.address}): unreachable")
         self.timeline.add("open", self.server.name)
 
-    async def run(
-        self,
-        command: str,
-        *,
-        timeout: float,
-        on_output: OutputCallback | None = None,
-        environment: Mapping[str, str] | None = None,
-    ) -> CommandResult:
-        self.timeline.add("run", self.server.name, command)
-        status, output, seconds = self.script.outcome(self.server.name, command)
-        if on_output is not None and output:  # printed at once, then the command takes its time
-            on_output("stdout", output if output.endswith("\n") else output + "\n")
-        if seconds > timeout:
-            await self.timeline.clock.sleep(timeout)
-            return CommandResult(None, output, timed_out=True)
+    async def _execute(self, command: ShellCommand, output: OutputCollector) -> int | None:
+        self.timeline.add("run", self.server.name, command.line)
+        status, printed, seconds = self.script.outcome(self.server.name, command.line)
+        if printed:  # printed at once, then the command takes its time
+            output.feed("stdout", printed if printed.endswith("\n") else printed + "\n")
+        if seconds > command.timeout:
+            await self.timeline.clock.sleep(command.timeout)
+            return None
         await self.timeline.clock.sleep(seconds)
-        return CommandResult(status, output)
+        return status
 
     async def close(self) -> None:
         self.timeline.add("close", self.server.name)

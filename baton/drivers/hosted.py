@@ -10,7 +10,7 @@ from __future__ import annotations
 from baton._exceptions import BatonError, LoadBalancerError
 from baton.config.model import HostedBalancer, Server
 from baton.drivers.commands import on_balancer_host
-from baton.drivers.transport import CommandResult, Transport
+from baton.drivers.transport import CommandResult, ShellCommand, Transport
 
 
 class BalancerHost:
@@ -29,7 +29,8 @@ class BalancerHost:
     async def run(self, command: str) -> CommandResult:
         """Run ``command`` (through sudo when asked); an unreachable host is a LoadBalancerError."""
         transport = await self._opened()
-        return await transport.run(on_balancer_host(self.lb, command), timeout=self.lb.timeout)
+        line = on_balancer_host(self.lb, command)
+        return await transport.run(ShellCommand(line, self.lb.timeout))
 
     async def check(self, command: str, what: str) -> str:
         """Run ``command`` and return its output; fail with its last words when it fails."""

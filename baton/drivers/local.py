@@ -8,11 +8,10 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
 
 from baton.config.model import Server
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
-from baton.drivers.transport import CommandResult, OutputCallback, Transport
+from baton.drivers.transport import ShellCommand, Transport
 
 
 class _Protocol(asyncio.SubprocessProtocol):
@@ -47,34 +46,22 @@ class LocalTransport(Transport):
     async def close(self) -> None:
         """Nothing to release."""
 
-    async def run(
-        self,
-        command: str,
-        *,
-        timeout: float,
-        on_output: OutputCallback | None = None,
-        environment: Mapping[str, str] | None = None,
-    ) -> CommandResult:
-        collector = OutputCollector(on_output)
+    async def _execute(self, command: ShellCommand, output: OutputCollector) -> int | None:
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.subprocess_exec(
-            lambda: _Protocol(collector),
-            *("/bin/sh", "-c", command),
+            lambda: _Protocol(output),
+            *("/bin/sh", "-c", command.line),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, **environment} if environment else None,
+            env={**os.environ, **command.environment} if command.environment else None,
         )
         try:
-            timed_out = not await wait_for(protocol.done, timeout)
-            if timed_out:
+            if not await wait_for(protocol.done, command.timeout):
                 await _kill_group(transport.get_pid(), protocol.done)
-            status = None if timed_out else _exit_status(transport.get_returncode())
+                return None
+            return _exit_status(transport.get_returncode())
         finally:
             transport.close()
-        result = CommandResult(exit_status=status, output=collector.finish(), timed_out=timed_out)
-        if collector.callback_error is not None:
-            raise collector.callback_error
-        return result
 
 
 async def _kill_group(pid: int, done: asyncio.Future[None]) -> None:

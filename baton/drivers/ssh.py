@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,7 +18,7 @@ from baton._exceptions import UnreachableError
 from baton.config.model import Server
 from baton.drivers import commands
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
-from baton.drivers.transport import CommandResult, OutputCallback, Transport
+from baton.drivers.transport import ShellCommand, Transport
 
 if TYPE_CHECKING:
     import asyncssh
@@ -81,34 +80,20 @@ class SSHTransport(Transport):
             connection.close()
             await connection.wait_closed()
 
-    async def run(
-        self,
-        command: str,
-        *,
-        timeout: float,
-        on_output: OutputCallback | None = None,
-        environment: Mapping[str, str] | None = None,
-    ) -> CommandResult:
-        collector = OutputCollector(on_output)
-        session = _Session(collector)
-        channel = await self._start(commands.ssh_command(command, environment), session)
+    async def _execute(self, command: ShellCommand, output: OutputCollector) -> int | None:
+        session = _Session(output)
+        environment = command.environment
+        channel = await self._start(commands.ssh_command(command.line, environment), session)
         with contextlib.suppress(OSError, asyncssh.Error):  # a command that ended at once
             if environment:
                 channel.write(commands.ssh_environment(environment))
             channel.write_eof()
-        finished = await wait_for(session.done, timeout)
-        if not finished:
+        if not await wait_for(session.done, command.timeout):
             await _stop(channel, session.done)
-        elif session.lost is not None:
+            return None
+        if session.lost is not None:
             await self._drop(session.lost)
-        result = CommandResult(
-            exit_status=session.exit_status() if finished else None,
-            output=collector.finish(),
-            timed_out=not finished,
-        )
-        if collector.callback_error is not None:
-            raise collector.callback_error
-        return result
+        return session.exit_status()
 
     async def _start(self, command: str, session: _Session) -> asyncssh.SSHClientChannel[str]:
         await self.open()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import HealthCheck
 from baton.config.templates import render
-from baton.drivers import Transport
+from baton.drivers import ShellCommand, Transport
 from baton.drivers.http import get
 
 MIN_ATTEMPT = 0.05
@@ -27,7 +27,7 @@ async def check_once(
     if check.url is not None:
         return await check_url(check, values, seconds)
     command = render(check.command or "", values)
-    result = await transport.run(command, timeout=seconds, environment=environment)
+    result = await transport.run(ShellCommand(command, seconds, environment or {}))
     status_text = (
         f"timed out after {round(seconds, 1):g}s"
         if result.timed_out

@@ -17,7 +17,7 @@ from baton._exceptions import BatonError
 from baton.clock import Clock
 from baton.config import Server, Step
 from baton.config.templates import render, values_for
-from baton.drivers import CommandResult, Transport
+from baton.drivers import CommandResult, ShellCommand, Transport
 from baton.execution.environment import StepEnvironment
 from baton.execution.events import EventSink, StepFinished, StepStarted, StepStatus, Warned
 from baton.execution.output import StepOutputStream
@@ -53,16 +53,12 @@ class StepRunner:
         finished = functools.partial(self._finished, server, step, phase)
         started = self.clock.time()
         output = StepOutputStream(server.name, step.name, self.environment.mask, self.emit)
-        command = render(step.run, values_for(self.application, server, self.version))
+        line = render(step.run, values_for(self.application, server, self.version))
+        command = ShellCommand(line, step.timeout, self.environment.variables)
         try:
             if opening:
                 await transport.open()
-            result = await transport.run(
-                command,
-                timeout=step.timeout,
-                on_output=output,
-                environment=self.environment.variables,
-            )
+            result = await transport.run(command, on_output=output)
         except asyncio.CancelledError:
             finished(StepStatus.INTERRUPTED, None, started, output.close())
             raise

@@ -11,6 +11,7 @@ import pytest
 from baton.config.model import Server
 from baton.drivers._output import KeptOutput, OutputCollector
 from baton.drivers.local import LocalTransport
+from baton.drivers.transport import ShellCommand
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,9 @@ async def test_streams_lines_in_order_with_exit_status() -> None:
     seen: list[tuple[str, str]] = []
     command = "echo one; sleep 0.05; echo two >&2; sleep 0.05; echo three; printf tail; exit 4"
     async with LocalTransport(SERVER) as transport:
-        result = await transport.run(command, timeout=10, on_output=lambda *a: seen.append(a))
+        result = await transport.run(
+            ShellCommand(command, timeout=10), on_output=lambda *a: seen.append(a)
+        )
     assert seen == [
         ("stdout", "one\n"),
         ("stderr", "two\n"),
@@ -46,22 +49,21 @@ async def test_lines_arrive_while_the_command_runs() -> None:
     start = time.monotonic()
     async with LocalTransport(SERVER) as transport:
         await transport.run(
-            "echo early; sleep 1; echo late",
-            timeout=10,
+            ShellCommand("echo early; sleep 1; echo late", timeout=10),
             on_output=lambda *_: arrivals.append(time.monotonic() - start),
         )
     assert arrivals[0] < 0.8 <= arrivals[1]
 
 
 async def test_a_signal_death_reads_as_128_plus_the_signal() -> None:
-    result = await LocalTransport(SERVER).run("kill -TERM $$", timeout=10)
+    result = await LocalTransport(SERVER).run(ShellCommand("kill -TERM $$", timeout=10))
     assert result.exit_status == 143
 
 
 async def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     command = f"echo $$ > {tmp_path}/shell; sleep 300 & echo $! > {tmp_path}/child; wait"
     started = time.monotonic()
-    result = await LocalTransport(SERVER).run(command, timeout=0.5)
+    result = await LocalTransport(SERVER).run(ShellCommand(command, timeout=0.5))
     assert result.timed_out and result.exit_status is None
     assert time.monotonic() - started < 2
     await asyncio.sleep(0.1)
@@ -75,7 +77,8 @@ async def test_a_callback_error_surfaces_after_the_command_ends(tmp_path: Path) 
 
     with pytest.raises(ValueError, match="cannot show first"):
         await LocalTransport(SERVER).run(
-            f"echo first; echo second; touch {tmp_path}/ran", timeout=10, on_output=fail
+            ShellCommand(f"echo first; echo second; touch {tmp_path}/ran", timeout=10),
+            on_output=fail,
         )
     assert (tmp_path / "ran").exists()
 

@@ -20,6 +20,7 @@ from baton import UnreachableError
 from baton.config.model import Server
 from baton.drivers import KEEP_HEAD, ssh
 from baton.drivers.ssh import SSHTransport
+from baton.drivers.transport import ShellCommand
 from baton.sandbox.sshd import SandboxServer, SshdFleet
 from tests.drivers.conftest import manifest_server, processes_of
 
@@ -58,7 +59,7 @@ async def test_streams_lines_in_order_and_returns_combined_output(server: Server
     recorder = Recorder()
     command = "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three; printf tail"
     async with SSHTransport(server) as transport:
-        result = await transport.run(command, timeout=10, on_output=recorder)
+        result = await transport.run(ShellCommand(command, timeout=10), on_output=recorder)
     assert recorder.seen == [
         ("stdout", "one\n"),
         ("stderr", "two\n"),
@@ -72,7 +73,8 @@ async def test_streams_lines_in_order_and_returns_combined_output(server: Server
 async def test_lines_arrive_while_the_command_runs(server: Server) -> None:
     recorder = Recorder()
     async with SSHTransport(server) as transport:
-        await transport.run("echo early; sleep 1; echo late", timeout=10, on_output=recorder)
+        late = ShellCommand("echo early; sleep 1; echo late", timeout=10)
+        await transport.run(late, on_output=recorder)
     (early, _, _), (late, _, _) = recorder.lines
     assert early < 0.8 <= late
 
@@ -81,8 +83,8 @@ async def test_reports_exit_status_and_runs_in_the_users_home(
     server: Server, ssh_servers: list[SandboxServer]
 ) -> None:
     async with SSHTransport(server) as transport:
-        failed = await transport.run("pwd; exit 3", timeout=10)
-        killed = await transport.run("kill -TERM $$", timeout=10)
+        failed = await transport.run(ShellCommand("pwd; exit 3", timeout=10))
+        killed = await transport.run(ShellCommand("kill -TERM $$", timeout=10))
     assert failed.exit_status == 3 and not failed.ok
     assert failed.output == f"{ssh_servers[0].home}\n"
     assert killed.exit_status == 143
@@ -91,22 +93,24 @@ async def test_reports_exit_status_and_runs_in_the_users_home(
 async def test_timeout_kills_the_remote_processes(server: Server) -> None:
     async with SSHTransport(server) as transport:
         started = time.monotonic()
-        result = await transport.run("echo started; sleep 301 & sleep 300", timeout=1)
+        result = await transport.run(ShellCommand("echo started; sleep 301 & sleep 300", timeout=1))
         elapsed = time.monotonic() - started
         assert result.timed_out and result.exit_status is None and not result.ok
         assert result.output == "started\n"
         assert elapsed < 3
         await asyncio.sleep(0.2)
         assert not [p for p in processes_of(server.user) if "sleep 30" in p]
-        after = await transport.run("echo still usable", timeout=10)
+        after = await transport.run(ShellCommand("echo still usable", timeout=10))
     assert after.output == "still usable\n"
 
 
 async def test_one_connection_serves_every_command(server: Server, fleet: SshdFleet) -> None:
     async with SSHTransport(server) as transport:
         for i in range(3):
-            await transport.run(f"echo {i}", timeout=10)
-        results = await asyncio.gather(*(transport.run(f"echo {i}", timeout=10) for i in range(20)))
+            await transport.run(ShellCommand(f"echo {i}", timeout=10))
+        results = await asyncio.gather(
+            *(transport.run(ShellCommand(f"echo {i}", timeout=10)) for i in range(20))
+        )
     assert [r.output for r in results] == [f"{i}\n" for i in range(20)]
     assert fleet.log_text().count(f"Accepted publickey for {server.user} ") == 1
 
@@ -116,7 +120,7 @@ async def test_output_streams_in_chunks_of_lines_and_keeps_head_and_tail(server:
     command = "i=0; while [ $i -lt 3000 ]; do printf '%0999d\\n' $i; i=$((i+1)); done"
     async with SSHTransport(server) as transport:
         result = await transport.run(
-            command, timeout=30, on_output=lambda _, text: chunks.append(text)
+            ShellCommand(command, timeout=30), on_output=lambda _, text: chunks.append(text)
         )
     assert "".join(chunks) == "".join(f"{i:0999d}\n" for i in range(3000))
     assert len(chunks) < 3000 and all(c.endswith("\n") for c in chunks)
@@ -172,7 +176,7 @@ async def test_host_key_checking_can_be_turned_off(
     empty.write_text("")
     server = manifest_server(fleet, ssh_servers[0], known_hosts=empty, host_key_checking=False)
     async with SSHTransport(server) as transport:
-        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+        assert (await transport.run(ShellCommand("echo in", timeout=10))).output == "in\n"
 
 
 async def test_x509_certificates_where_asyncssh_looks_by_default_are_ignored(
@@ -183,7 +187,7 @@ async def test_x509_certificates_where_asyncssh_looks_by_default_are_ignored(
     (tmp_path / ".ssh" / "ca-bundle.crt").write_bytes(self_signed_certificate())
     monkeypatch.setenv("HOME", str(tmp_path))
     async with SSHTransport(server) as transport:
-        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+        assert (await transport.run(ShellCommand("echo in", timeout=10))).output == "in\n"
 
 
 def self_signed_certificate() -> bytes:
@@ -211,7 +215,7 @@ async def test_rsa_and_ecdsa_keys_log_in(
         authorized.write(key.export_public_key())
     server = manifest_server(fleet, ssh_servers[0], key_file=tmp_path / "key")
     async with SSHTransport(server) as transport:
-        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+        assert (await transport.run(ShellCommand("echo in", timeout=10))).output == "in\n"
 
 
 async def test_an_openssh_certificate_in_the_agent_logs_in(
@@ -237,7 +241,7 @@ async def test_an_openssh_certificate_in_the_agent_logs_in(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default keys of this machine
     server = manifest_server(fleet, ssh_servers[0], key_file=None, agent=True)
     async with SSHTransport(server) as transport:
-        assert (await transport.run("echo in", timeout=10)).output == "in\n"
+        assert (await transport.run(ShellCommand("echo in", timeout=10))).output == "in\n"
     assert f"Accepted publickey for {user} " in fleet.log_text()
     assert "ED25519-CERT" in fleet.log_text() and "ID baton-test" in fleet.log_text()
 
@@ -308,6 +312,6 @@ async def test_a_lost_connection_is_reported_and_the_next_run_reconnects(
     async with SSHTransport(server) as transport:
         with pytest.raises(UnreachableError, match=f"cannot reach server {server.name}"):
             # kill this session's sshd: the parent of the shell running the command
-            await transport.run("kill -KILL $PPID; sleep 5", timeout=10)
-        assert (await transport.run("echo back", timeout=10)).output == "back\n"
+            await transport.run(ShellCommand("kill -KILL $PPID; sleep 5", timeout=10))
+        assert (await transport.run(ShellCommand("echo back", timeout=10))).output == "back\n"
     assert fleet.log_text().count(f"Accepted publickey for {server.user} ") == 2

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from baton.config import Server, parse_manifest
+from baton.drivers import ShellCommand
 from baton.drivers.fake import FakeFleet
 from baton.drivers.local import LocalTransport
 from baton.execution import Event, run_deploy
@@ -46,9 +47,8 @@ async def test_a_deploy_masks_secret_values_in_events_and_history(tmp_path: Path
 
 async def test_the_local_transport_exports_the_environment() -> None:
     transport = LocalTransport(Server(name="here", address="localhost", transport="local"))
-    result = await transport.run(
-        'echo "$MODE $TOKEN"', timeout=5, environment={"MODE": "prod", "TOKEN": "it's $x"}
-    )
+    environment = {"MODE": "prod", "TOKEN": "it's $x"}
+    result = await transport.run(ShellCommand('echo "$MODE $TOKEN"', 5, environment))
     assert result.output == "prod it's $x\n"
 
 

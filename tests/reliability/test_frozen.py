@@ -14,7 +14,7 @@ import pytest
 
 from baton import UnreachableError
 from baton.config import load_manifest
-from baton.drivers import ssh
+from baton.drivers import ShellCommand, ssh
 from tests.reliability.conftest import Site, sessions_of
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ async def test_a_frozen_server_is_reported_unreachable_after_the_keepalives(
     server = load_manifest(site.manifest()).servers[0]
     transport = ssh.SSHTransport(server)
     await transport.open()
-    command = asyncio.create_task(transport.run("sleep 30", timeout=30))
+    command = asyncio.create_task(transport.run(ShellCommand("sleep 30", timeout=30)))
     await asyncio.sleep(0.5)
     frozen = sessions_of(site.sandbox.servers[0].user)
     assert frozen
