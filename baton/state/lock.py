@@ -7,6 +7,7 @@ import time
 from baton._exceptions import LockError
 from baton.state.database import Repository
 from baton.state.records import LockHolder
+from baton.state.schema import HEARTBEAT_SINCE, HOLDER_IDENTITY_SINCE, current_version
 
 
 class DeployLock(Repository):
@@ -14,10 +15,20 @@ class DeployLock(Repository):
 
     def lock_holder(self, application: str) -> LockHolder | None:
         rows = self._db.query(
-            "SELECT deploy_id, host, pid, since, heartbeat FROM locks WHERE application = ?",
+            f"SELECT {', '.join(self._holder_columns())} FROM locks WHERE application = ?",
             (application,),
         )
         return LockHolder(**rows[0]) if rows else None
+
+    def _holder_columns(self) -> list[str]:
+        """What the lock table says about a holder: a state opened read-only may be older."""
+        version = current_version(self._db)
+        columns = ["deploy_id", "host", "pid", "since"]
+        if version >= HEARTBEAT_SINCE:
+            columns.append("heartbeat")
+        if version >= HOLDER_IDENTITY_SINCE:
+            columns += ["machine_id", "boot_id", "pid_namespace", "started"]
+        return columns
 
     def heartbeat(self, deploy_id: int) -> None:
         """Say the deploy holding a lock is alive: how a holder on another machine is judged."""
@@ -40,9 +51,12 @@ class DeployLock(Repository):
         """Hold the lock for ``deploy_id`` (in the caller's transaction, after
         :meth:`take_over`)."""
         self._db.query(
-            "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (application, deploy_id, holder.host, holder.pid, now, now),
+            "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat, machine_id,"
+            " boot_id, pid_namespace, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *(application, deploy_id, holder.host, holder.pid, now, now),
+                *(*holder.whereabouts(), holder.started),
+            ),
         )
 
     def take_over(self, application: str) -> None:
