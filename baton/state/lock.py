@@ -31,7 +31,8 @@ class DeployLock(Repository):
         return columns
 
     def heartbeat(self, deploy_id: int) -> None:
-        """Say the deploy holding a lock is alive: how a holder on another machine is judged."""
+        """Say the deploy holding a lock is alive: how a holder this machine cannot check (on
+        another machine, in another container) is judged."""
         self._db.query(
             "UPDATE locks SET heartbeat = ? WHERE deploy_id = ?", (time.time(), deploy_id)
         )
@@ -50,13 +51,11 @@ class DeployLock(Repository):
     def take(self, application: str, deploy_id: int, holder: LockHolder, now: float) -> None:
         """Hold the lock for ``deploy_id`` (in the caller's transaction, after
         :meth:`take_over`)."""
+        taken = (application, deploy_id, holder.host, holder.pid, now, now)
         self._db.query(
             "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat, machine_id,"
             " boot_id, pid_namespace, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                *(application, deploy_id, holder.host, holder.pid, now, now),
-                *(*holder.whereabouts(), holder.started),
-            ),
+            (*taken, *holder.whereabouts(), holder.started),
         )
 
     def take_over(self, application: str) -> None:

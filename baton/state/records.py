@@ -49,8 +49,16 @@ class LockHolder:
 
     @classmethod
     def this_process(cls) -> LockHolder:
-        pid = os.getpid()
-        return cls(0, socket.gethostname(), pid, 0.0, None, *here(), process_start(pid))
+        pid, (machine_id, boot_id, pid_namespace) = os.getpid(), here()
+        return cls(
+            deploy_id=0,
+            host=socket.gethostname(),
+            pid=pid,
+            machine_id=machine_id,
+            boot_id=boot_id,
+            pid_namespace=pid_namespace,
+            started=process_start(pid),
+        )
 
     def alive(self, now: float | None = None) -> bool:
         """A holder this machine can check (same machine, boot and pid namespace) is alive
