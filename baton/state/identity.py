@@ -7,7 +7,7 @@ is therefore also named by the machine id (``/etc/machine-id``), the boot id (a 
 kernel makes at each boot), the pid namespace (the inode of ``/proc/self/ns/pid``) and the
 process's start time (``/proc/PID/stat``, in clock ticks after boot). Each is None where this
 system does not tell it (no ``/proc``, no machine id): a holder is only checked locally when
-every part is known and matches.
+its boot id, pid namespace and start time are known and all of it matches.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ class Whereabouts(NamedTuple):
 
     @property
     def known(self) -> bool:
-        return None not in self
+        """Enough to tell one kernel and pid namespace from every other: a random boot id
+        differs between machines, so a machine id, which many containers lack, may be None."""
+        return self.boot_id is not None and self.pid_namespace is not None
 
 
 @functools.cache

@@ -148,3 +148,18 @@ def test_a_deploy_in_another_pid_namespace_does_not_take_over_a_running_one(
     assert f"deploy #{first}" in other.stdout
     record = store.deploy(first)
     assert record is not None and record.status == "running"
+
+
+def test_without_a_machine_id_a_dead_holder_here_is_still_taken_over_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many containers have no /etc/machine-id: the boot id and the pid namespace still say
+    the holder ran here, so a deploy killed there is not waited for."""
+    from baton.state import identity, records
+
+    container = identity.here()._replace(machine_id=None)
+    monkeypatch.setattr(records, "here", lambda: container)
+    killed = _start(store, elsewhere(machine_id=None))
+    _start(store, replace(LockHolder.this_process(), machine_id=None), "v2")
+    record = store.deploy(killed)
+    assert record is not None and record.status == "abandoned"
