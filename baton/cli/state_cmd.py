@@ -38,8 +38,25 @@ def register_state(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def copy_state(args: argparse.Namespace) -> int:
     from baton.state import Store
 
+    _require_state(args.source)
     source, target = Store(args.source), Store(args.target)
     copied = source.copy_into(target)
     rows = ", ".join(f"{count} {table}" for table, count in copied.items() if count)
     print(f"copied {source.location} into {target.location}: {rows or 'nothing (empty state)'}")
     return 0
+
+
+def _require_state(location: str) -> None:
+    """Refuse a source directory that holds no state: opening it would create an empty one
+    (a mistyped path reported as a successful copy of nothing)."""
+    from pathlib import Path
+
+    from baton._exceptions import StateError
+    from baton.state.database import is_url
+    from baton.state.sqlite import STATE_FILE
+
+    if not is_url(location) and not (Path(location) / STATE_FILE).is_file():
+        raise StateError(
+            f"{location}: no baton state there (no {STATE_FILE}); --from takes the directory "
+            "of an existing state or a postgresql:// URL"
+        )

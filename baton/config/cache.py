@@ -10,10 +10,11 @@ one of them is a new key, so an edited manifest is validated again and an invali
 refused; only manifests that passed are remembered.
 
 The cache is ``$BATON_CACHE`` or ``$XDG_CACHE_HOME/baton`` (``~/.cache/baton``), a directory
-only its owner can open; ``BATON_CACHE=off`` turns it off. An entry is read only when its owner
-is the current user and no one else can write it, and only when the key stored inside it is the
-one asked for. Anything unexpected (unreadable, damaged, stale, a read-only disk) counts as a
-miss: the cache can make a deploy start sooner, never fail.
+only its owner can open; ``BATON_CACHE=off`` turns it off. A cache directory another user owns
+or can write to is not used at all: every manifest is a miss and nothing is written there. An
+entry is read only when its owner is the current user and no one else can write it, and only
+when the key stored inside it is the one asked for. Anything unexpected (unreadable, damaged,
+stale, a read-only disk) counts as a miss: the cache can make a deploy start sooner, never fail.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
 from baton.config.model import Manifest
+from baton.ownership import not_private
 
 FORMAT = b"baton manifest cache 1"
 KEEP = 64
@@ -49,8 +52,7 @@ def recall(name: str, data: bytes) -> Manifest | None:
     except OSError:
         return None
     with os.fdopen(fd, "rb") as file:
-        status = os.fstat(fd)
-        if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        if not_private(os.fstat(fd)):
             return None
         try:
             stored_key, manifest = pickle.load(file)
@@ -67,6 +69,8 @@ def remember(name: str, data: bytes, manifest: Manifest) -> None:
     key = _key(name, data)
     with contextlib.suppress(OSError, pickle.PicklingError):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(directory):  # made by someone else since it was looked at
+            return
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".new-")
         try:
             with os.fdopen(fd, "wb") as file:
@@ -79,13 +83,26 @@ def remember(name: str, data: bytes, manifest: Manifest) -> None:
 
 
 def _directory() -> Path | None:
+    """The cache directory; None when turned off, or when it is not this user's alone."""
     configured = os.environ.get("BATON_CACHE")
     if configured == "off":
         return None
     if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "baton"
+        directory = Path(configured)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        directory = Path(base) / "baton"
+    return directory if not directory.exists() or _private(directory) else None
+
+
+def _private(directory: Path) -> bool:
+    """Only this user can add, replace or remove its entries: a directory another user owns
+    or can write to is not used at all (neither read nor written)."""
+    try:
+        status = directory.stat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(status.st_mode) and not_private(status) is None
 
 
 def _key(name: str, data: bytes) -> str:

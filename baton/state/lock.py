@@ -7,6 +7,7 @@ import time
 from baton._exceptions import LockError
 from baton.state.database import Repository
 from baton.state.records import LockHolder
+from baton.state.schema import HEARTBEAT_SINCE, HOLDER_IDENTITY_SINCE, current_version
 
 
 class DeployLock(Repository):
@@ -14,13 +15,24 @@ class DeployLock(Repository):
 
     def lock_holder(self, application: str) -> LockHolder | None:
         rows = self._db.query(
-            "SELECT deploy_id, host, pid, since, heartbeat FROM locks WHERE application = ?",
+            f"SELECT {', '.join(self._holder_columns())} FROM locks WHERE application = ?",
             (application,),
         )
         return LockHolder(**rows[0]) if rows else None
 
+    def _holder_columns(self) -> list[str]:
+        """What the lock table says about a holder: a state opened read-only may be older."""
+        version = current_version(self._db)
+        columns = ["deploy_id", "host", "pid", "since"]
+        if version >= HEARTBEAT_SINCE:
+            columns.append("heartbeat")
+        if version >= HOLDER_IDENTITY_SINCE:
+            columns += ["machine_id", "boot_id", "pid_namespace", "started"]
+        return columns
+
     def heartbeat(self, deploy_id: int) -> None:
-        """Say the deploy holding a lock is alive: how a holder on another machine is judged."""
+        """Say the deploy holding a lock is alive: how a holder this machine cannot check (on
+        another machine, in another container) is judged."""
         self._db.query(
             "UPDATE locks SET heartbeat = ? WHERE deploy_id = ?", (time.time(), deploy_id)
         )
@@ -39,10 +51,11 @@ class DeployLock(Repository):
     def take(self, application: str, deploy_id: int, holder: LockHolder, now: float) -> None:
         """Hold the lock for ``deploy_id`` (in the caller's transaction, after
         :meth:`take_over`)."""
+        taken = (application, deploy_id, holder.host, holder.pid, now, now)
         self._db.query(
-            "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (application, deploy_id, holder.host, holder.pid, now, now),
+            "INSERT INTO locks (application, deploy_id, host, pid, since, heartbeat, machine_id,"
+            " boot_id, pid_namespace, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*taken, *holder.whereabouts(), holder.started),
         )
 
     def take_over(self, application: str) -> None:

@@ -18,15 +18,17 @@ from baton.state.database import Database, Row
 
 WRITE_LOCK = 0x6261746F6E  # "baton": the advisory lock every write transaction holds
 CONNECT_TIMEOUT = 10
+URL_FORM = "postgresql://USER@HOST:PORT/DATABASE (an IPv6 address in brackets: [::1])"
 
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
     def __init__(self, url: str) -> None:
-        self.location = _without_password(url)
+        self.location = redacted(url)
         try:
             import psycopg
+            from psycopg.conninfo import conninfo_to_dict
             from psycopg.rows import dict_row
         except ImportError:
             raise StateError(
@@ -34,13 +36,19 @@ class PostgresDatabase(Database):
                 "pip install 'baton[postgresql]'"
             ) from None
         try:
+            conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StateError(
+                f"{self.location} is not a valid PostgreSQL URL ({_reason(exc, url)}); "
+                f"write it as {URL_FORM}"
+            ) from None
+        try:
             self._db = psycopg.connect(
                 url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
             )
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StateError(
-                f"cannot reach the PostgreSQL state at {self.location}: {reason}"
+                f"cannot reach the PostgreSQL state at {self.location}: {_reason(exc, url)}"
             ) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -74,9 +82,64 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def _without_password(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = re.sub(r":[^@]*@", ":***@", parts.netloc, count=1)
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+def redacted(url: str) -> str:
+    """The URL as baton shows it: a password, in the user part or the query string, as ***.
+    Never raises, whatever the URL: a malformed one is reported with it."""
+    scheme, user, address, query = _parts(url)
+    if ":" in user:
+        user = user.split(":", 1)[0] + ":***@"
+    if query:
+        query = "&".join(_redact_parameter(pair) for pair in query.split("&"))
+    return f"{scheme}{user}{address}{query}"
+
+
+def _parts(url: str) -> tuple[str, str, str, str]:
+    """Scheme, user part, address (host, port, database) and query. The user part is the
+    longer of what libpq takes (to the first @ before any /) and what a reader would (to the
+    last @ before the query), so a password is masked however it is mistyped."""
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return "", "", url, ""
+    rest = url[scheme.end() :]
+    libpq = re.match(r"[^@/]*@", rest)
+    reader = rest.partition("?")[0].rpartition("@")
+    user = max(libpq.group() if libpq else "", reader[0] + reader[1], key=len)
+    address, mark, query = rest[len(user) :].partition("?")
+    return scheme.group(), user, address, mark + query
+
+
+def _redact_parameter(pair: str) -> str:
+    key, equals, _ = pair.partition("=")
+    return f"{key}=***" if equals and _is_password(key) else pair
+
+
+def _is_password(key: str) -> bool:
+    """libpq percent-decodes a query key too: ``pass%77ord`` is the password."""
+    return urllib.parse.unquote(key.lstrip("?")) == "password"
+
+
+def _passwords(url: str) -> set[str]:
+    """Each password in the URL, as written and percent-decoded: what libpq may echo (when
+    libpq's user part is shorter than :func:`_parts`', its password is a part of this one)."""
+    _, user, _, query = _parts(url)
+    found = [user[:-1].split(":", 1)[1]] if ":" in user else []
+    if libpq := re.match(r"[^@/]*:([^@/]*)@", url.partition("://")[2]):
+        found.append(libpq.group(1))
+    for pair in query.split("&"):
+        key, equals, value = pair.partition("=")
+        if equals and _is_password(key):
+            found.append(value)
+    return {text for raw in found for text in (raw, urllib.parse.unquote(raw)) if text}
+
+
+def _reason(error: Exception, url: str) -> str:
+    """libpq's first line of ``error``, with any password it echoes (it quotes a malformed
+    one, and a URL it cannot split) masked."""
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
+    for password in sorted(_passwords(url), key=len, reverse=True):
+        reason = reason.replace(password, "***")
+    return reason
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")

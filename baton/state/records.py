@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from baton.state.identity import Whereabouts, here, process_runs, process_start
+
 
 @dataclass(frozen=True)
 class AppliedValue:
@@ -22,37 +24,58 @@ class AppliedValue:
 
 
 STALE_AFTER = 60.0
-"""Seconds without a heartbeat after which a lock held from another machine is stale. A
-running deploy beats every few seconds (baton.execution.runner.HEARTBEAT_EVERY)."""
+"""Seconds without a heartbeat after which a lock is stale, when its holder is a process this
+machine cannot check (another machine, container or pid namespace). A running deploy beats
+every few seconds (baton.execution.runner.HEARTBEAT_EVERY)."""
 
 
 @dataclass(frozen=True)
 class LockHolder:
-    """Who holds an application's deploy lock."""
+    """Who holds an application's deploy lock: a process, named by its pid, where it runs
+    (:mod:`baton.state.identity`; None in a lock an older baton recorded) and when it started.
+    """
 
     deploy_id: int
     host: str
     pid: int
     since: float = 0.0
     heartbeat: float | None = None
+    machine_id: str | None = None
+    boot_id: str | None = None
+    pid_namespace: int | None = None
+    started: int | None = None
+    """The process's start time in clock ticks after boot: a later process given the same
+    pid has another."""
 
     @classmethod
     def this_process(cls) -> LockHolder:
-        return cls(deploy_id=0, host=socket.gethostname(), pid=os.getpid())
+        pid, (machine_id, boot_id, pid_namespace) = os.getpid(), here()
+        return cls(
+            deploy_id=0,
+            host=socket.gethostname(),
+            pid=pid,
+            machine_id=machine_id,
+            boot_id=boot_id,
+            pid_namespace=pid_namespace,
+            started=process_start(pid),
+        )
 
     def alive(self, now: float | None = None) -> bool:
-        """On this host: its process still runs. On another host (a shared PostgreSQL state),
-        whose process cannot be checked: its last heartbeat is under STALE_AFTER old."""
-        if self.host != socket.gethostname():
-            last = self.heartbeat if self.heartbeat is not None else self.since
-            return (now if now is not None else time.time()) - last < STALE_AFTER
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        """A holder this machine can check (same machine, boot and pid namespace) is alive
+        while its process runs: that pid, started at that time. Any other, whatever its
+        hostname, is alive while its last heartbeat is under STALE_AFTER old: a lock with a
+        fresh heartbeat is never taken over on a guess about a process baton cannot see."""
+        if self.started is not None and here().known and self.whereabouts() == here():
+            if not process_runs(self.pid):
+                return False
+            started = process_start(self.pid)
+            if started is not None:
+                return started == self.started
+        last = self.heartbeat if self.heartbeat is not None else self.since
+        return (now if now is not None else time.time()) - last < STALE_AFTER
+
+    def whereabouts(self) -> Whereabouts:
+        return Whereabouts(self.machine_id, self.boot_id, self.pid_namespace)
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))

@@ -122,13 +122,25 @@ V4 = """
 ALTER TABLE deploys ADD COLUMN targets TEXT
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+V5 = """
+ALTER TABLE locks ADD COLUMN machine_id TEXT;
+ALTER TABLE locks ADD COLUMN boot_id TEXT;
+ALTER TABLE locks ADD COLUMN pid_namespace BIGINT;
+ALTER TABLE locks ADD COLUMN started BIGINT
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 """Version N is reached by applying MIGRATIONS[N - 1]."""
 NOTIFICATIONS_SINCE = MIGRATIONS.index(V3) + 1
 """The version with the notifications table: a state opened read-only may be older."""
 TARGETS_SINCE = MIGRATIONS.index(V4) + 1
 """The version where a deploy's servers are a column of their own (``targets``, JSON
 [[address, port], ...]), no longer a key its plan carried."""
+HEARTBEAT_SINCE = MIGRATIONS.index(V2) + 1
+"""The version where a lock has a heartbeat."""
+HOLDER_IDENTITY_SINCE = MIGRATIONS.index(V5) + 1
+"""The version where a lock names its holder beyond host and pid (baton.state.identity):
+locks recorded before have none, and are judged by their heartbeat."""
 
 VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1),"

@@ -3,7 +3,9 @@
 What baton records (plans, step output) is private: the directory it creates is 0700 and the
 database 0600 (SQLite gives its -wal and -shm files the database's mode). Opened read-only, for
 commands that only look, nothing is created or changed, so they also work on a state directory
-they cannot write to. Every SQLite error is a one-line StateError naming the file and what to do.
+they cannot write to. A state directory or file another user owns or can write to is refused,
+read-only too: that user's settings and lock would decide what baton does. Every SQLite error
+is a one-line StateError naming the file and what to do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from baton._exceptions import StateError, StateWriteError
+from baton.ownership import not_private, what_to_do
 from baton.state.database import Database, Row
 
 STATE_FILE = "baton.sqlite3"
@@ -38,6 +41,8 @@ class SQLiteDatabase(Database):
                 f"the state directory {directory} is a file, not a directory: move it aside, "
                 f"{WHAT_TO_DO}"
             )
+        for path in (directory, *_files(self.path)):
+            _require_private(path)
         # Read-only, a missing database is an empty one in memory, which the store may fill.
         self.writable = not read_only or not self.path.exists()
         try:
@@ -101,6 +106,7 @@ class SQLiteDatabase(Database):
 def _open_writing(path: Path) -> sqlite3.Connection:
     """The database, created (with its directory, 0700) when missing."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _require_private(path.parent)  # made by someone else since it was first looked at
     if not os.access(path.parent, os.W_OK):
         raise StateError(
             f"the state directory {path.parent} is read-only: this command records state; "
@@ -153,10 +159,30 @@ def _private(path: Path) -> None:
     """Create the database file 0600, and make an existing one (and its WAL files) 0600."""
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for file in _files(path):
         with contextlib.suppress(OSError):
             if file.stat().st_mode & 0o077:
                 file.chmod(0o600)
+
+
+def _files(path: Path) -> tuple[Path, Path, Path]:
+    """The database and the WAL files SQLite keeps next to it."""
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _require_private(path: Path) -> None:
+    """Refuse a state directory or file that another user owns or can write to: its settings
+    and lock would decide what this deploy does, and that user could read what it records."""
+    try:
+        status = path.stat()
+    except OSError:
+        return  # missing (created private) or unusable (reported when opened)
+    if reason := not_private(status):
+        what = "the state directory" if path.is_dir() else "the state file"
+        raise StateError(
+            f"{what} {path} is {reason}: another user could change what baton does and read "
+            f"what it records; {what_to_do(path, status)}, {WHAT_TO_DO}"
+        )
 
 
 def _connect(target: str, *, uri: bool) -> sqlite3.Connection:

@@ -5,9 +5,9 @@ of load balancer (each driver's ``preflight`` made to fail) and the fake one."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,7 +107,7 @@ async def test_a_server_baton_took_out_and_the_balancer_forgot_is_no_problem_for
     server the journal says baton took out; check warns, as it does of the killed deploy."""
     m = manifest(2, migration=False)
     fleet, store = FakeFleet(m), Store(tmp_path)
-    dead = LockHolder(deploy_id=0, host=os.uname().nodename, pid=2**22 + 7)
+    dead = replace(LockHolder.this_process(), pid=2**22 + 7)
     killed = store.start_deploy("shop", "v1", "serial", {}, [], dead)
     store.journal(JournalEntry("shop", "main", "web2", "remove", "done", killed, time.time()))
     del fleet.load_balancers["main"].state["web2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,25 @@ def test_only_the_newest_entries_are_kept(cache: Path, tmp_path: Path) -> None:
 
 def newest(cache: Path) -> Path:
     return max(cache.glob("manifest-*"), key=lambda p: p.stat().st_mtime_ns)
+
+
+@pytest.mark.parametrize("made_by", ["another user", "anyone (0777)"])
+def test_a_cache_directory_not_this_users_alone_is_not_used(
+    cache: Path, manifest: Path, made_by: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whoever else can write the directory could swap entries in it: it is neither read nor
+    written, and that is a plain miss, no warning."""
+    load_manifest(manifest)
+    plant(only_entry(cache), "planted")
+    if made_by == "another user":
+        shutil.chown(cache, "nobody")
+        shutil.chown(only_entry(cache), "nobody")
+    else:
+        cache.chmod(0o777)
+    before = sorted(cache.iterdir())
+    other = cache.parent / "other.yml"
+    other.write_text(manifest_text(servers=2))
+    assert load_manifest(manifest).application == "shop"
+    assert len(load_manifest(other).servers) == 2
+    assert sorted(cache.iterdir()) == before, "nothing written there"
+    assert capsys.readouterr() == ("", "")

@@ -1,9 +1,9 @@
 """Interrupts, preflight, locks and recovery, with recording fakes."""
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,7 +104,7 @@ async def test_second_deploy_reports_the_holder_or_waits(
 
 def kill_a_deploy_midway(store: Store, server: str) -> None:
     """What a SIGKILLed deploy leaves: running status, a dead pid, a journalled removal."""
-    dead = LockHolder(deploy_id=0, host=os.uname().nodename, pid=2**22 + 7)
+    dead = replace(LockHolder.this_process(), pid=2**22 + 7)
     deploy_id = store.start_deploy("shop", "v1", "serial", {}, [], dead)
     store.journal(JournalEntry("shop", "main", server, "remove", "done", deploy_id, time.time()))
 

@@ -6,8 +6,8 @@ confirming it; here the journal is written as such a kill leaves it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from baton.drivers import Membership
@@ -22,7 +22,7 @@ from tests.manifests import manifest
 
 def killed_while_adding(store: Store, server: str) -> None:
     """A deploy killed after journalling "add intended", before the add was confirmed."""
-    dead = LockHolder(deploy_id=0, host=os.uname().nodename, pid=2**22 + 11)
+    dead = replace(LockHolder.this_process(), pid=2**22 + 11)
     deploy_id = store.start_deploy("shop", "v1", "serial", {}, [], dead)
     for action, state in (("remove", "intended"), ("remove", "done"), ("add", "intended")):
         store.journal(JournalEntry("shop", "main", server, action, state, deploy_id, time.time()))

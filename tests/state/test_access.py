@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from baton import StateError
 from baton.state import LockHolder, Store
 from baton.state.sqlite import STATE_FILE
 from tests.manifests import manifest_text
@@ -110,3 +111,48 @@ def test_read_commands_work_on_a_read_only_state_and_writes_say_why_not(
             "(or $BATON_STATE)\n"
         )
     assert {p.name: p.read_bytes() for p in (read_only_state / "state").iterdir()} == before
+
+
+def baton(*argv: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "baton.cli.main", *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("made_by", "reason", "what_to_do"),
+    [
+        ("nobody", "is owned by nobody, not root", "if it is meant to be yours, chown root"),
+        ("root, 0777", "is writable by others (mode 0777)", "chmod go-w"),
+    ],
+)
+def test_a_state_directory_not_this_users_alone_is_refused(
+    tmp_path: Path, made_by: str, reason: str, what_to_do: str
+) -> None:
+    """Root's deploy must not use a state another user made (their settings, their lock, a
+    history they read): every command, reading ones too, exits 2 in one line and writes
+    nothing there."""
+    state = tmp_path / "state"
+    state.mkdir()
+    if made_by == "nobody":
+        shutil.chown(state, "nobody")
+    else:
+        state.chmod(0o777)
+    for argv in (
+        ("settings", "set", "-s", "shop", "deploy.parallel", "on"),
+        ("history", "-s", "shop"),
+    ):
+        done = baton(*argv, "--state", str(state))
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (
+            f"baton: error: the state directory {state} {reason}: another user could change "
+            f"what baton does and read what it records; {what_to_do} {state}, or use --state "
+            "(or $BATON_STATE)\n"
+        )
+    assert list(state.iterdir()) == []
+
+
+def test_a_state_database_another_user_owns_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    shutil.chown(tmp_path / STATE_FILE, "nobody")
+    with pytest.raises(StateError, match=f"the state file {tmp_path / STATE_FILE} is owned by"):
+        Store(tmp_path, read_only=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,7 +75,7 @@ def test_the_journal_keeps_the_last_change_per_server(store: Store) -> None:
 
 
 def test_a_dead_holder_on_this_host_is_taken_over_and_its_deploy_abandoned(store: Store) -> None:
-    dead = LockHolder(deploy_id=0, host=socket.gethostname(), pid=2**22 + 12345)
+    dead = replace(LockHolder.this_process(), pid=2**22 + 12345)
     stale = _start(store, holder=dead)
     _start(store, version="v2")
     record = store.deploy(stale)
