@@ -31,9 +31,9 @@ def state_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def fleet(manifest_path: Path, request: pytest.FixtureRequest) -> FakeFleet:
     """The slow fleet, on fake time (its deploys end at once) but for a browser, which must
-    see each stage a while."""
-    browser = request.node.get_closest_marker("browser") is not None
-    return fleet_for(manifest_path, slow_script(), SYSTEM_CLOCK if browser else FakeClock())
+    see each stage a while, and a test marked real_time, which acts while a deploy runs."""
+    real = any(request.node.get_closest_marker(m) for m in ("browser", "real_time"))
+    return fleet_for(manifest_path, slow_script(), SYSTEM_CLOCK if real else FakeClock())
 
 
 @pytest.fixture

@@ -207,6 +207,7 @@ async def test_the_docs_page_needs_no_internet(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/docs/assets/..%2Fpyproject.toml")).status_code == 404
 
 
+@pytest.mark.real_time
 async def test_cancel_interrupts_a_running_deploy_as_ctrl_c_does(
     api: httpx.AsyncClient, fleet: FakeFleet
 ) -> None:
