@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError, ManifestError
+from baton.cli.common import Commands, add_command
 
 if TYPE_CHECKING:
     from baton.balancers import InitOffer
@@ -40,13 +41,14 @@ examples:
 """
 
 
-def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    init = commands.add_parser(
+def register_init(commands: Commands) -> None:
+    init = add_command(
+        commands,
         "init",
-        help="write a commented baton.yml to start from",
+        "write a commented baton.yml to start from",
+        write_manifest,
         description="Write a commented manifest to start from, and its JSON Schema beside it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument(
         "-f", "--file", type=Path, default=Path("baton.yml"), metavar="MANIFEST",
@@ -75,18 +77,18 @@ def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--step", action="append", default=[], metavar="NAME=COMMAND",
         help="a deploy step, in order (repeat for more)",
     )  # fmt: skip
-    init.set_defaults(handler=write_manifest)
 
 
-def register_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    schema = commands.add_parser(
+def register_schema(commands: Commands) -> None:
+    add_command(
+        commands,
         "schema",
-        help="print the manifest's JSON Schema (for editors)",
+        "print the manifest's JSON Schema (for editors)",
+        print_schema,
         description="Print the JSON Schema of baton.yml, generated from the models the manifest "
         "is loaded with: every key, its description and default. `baton init` saves it beside "
         "the manifest; refresh it after upgrading baton: baton schema > baton.schema.json",
     )
-    schema.set_defaults(handler=print_schema)
 
 
 def print_schema(args: argparse.Namespace) -> int:
