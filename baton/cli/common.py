@@ -91,7 +91,6 @@ def add_app(parser: argparse.ArgumentParser) -> None:
 def add_state(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
-        default=None,
         metavar="DIR|URL",
         help="state directory, or postgresql://user@host:port/db for a state a team shares "
         "(default: $BATON_STATE or ~/.local/state/baton)",

@@ -111,15 +111,23 @@ def _add_deploying(
     commands: Commands, name: str, help: str, description: str, handler: Handler
 ) -> argparse.ArgumentParser:
     """plan, deploy and rollback: one explanation of how a deploy goes, and its choices."""
-    return add_command(
+    parser = add_command(
         commands,
         name,
         help,
         handler,
         description=description,
         epilog=DEPLOY_EPILOG,
-        arguments=(add_app, add_manifest, add_one_off_choices, _add_profile, add_json),
+        arguments=(add_app, add_manifest, add_one_off_choices),
     )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="take the one-off choices saved as this profile (`baton profile save`); flags "
+        "given here still win",
+    )
+    add_json(parser)
+    return parser
 
 
 def _add_running(parser: argparse.ArgumentParser) -> None:
@@ -132,15 +140,6 @@ def _add_running(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="if another deploy of the application is running, wait this long for it "
         "(default: fail at once, naming the holder)",
-    )
-
-
-def _add_profile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--profile",
-        metavar="NAME",
-        help="take the one-off choices saved as this profile (`baton profile save`); flags "
-        "given here still win",
     )
 
 

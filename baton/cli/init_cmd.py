@@ -55,10 +55,7 @@ def register_init(commands: Commands) -> None:
         help="where to write it (default: ./baton.yml)",
     )  # fmt: skip
     init.add_argument("--app", metavar="NAME", help="the application (default: the directory's)")
-    init.add_argument(
-        "--server", action="append", default=[], metavar="NAME=[USER@]ADDRESS[:PORT]",
-        help="a server, in deploy order (repeat for more)",
-    )  # fmt: skip
+    _add_repeated(init, "--server", "NAME=[USER@]ADDRESS[:PORT]", "a server, in deploy order")
     init.add_argument("--user", help="the SSH user of every server (default: deploy)")
     init.add_argument("--key", metavar="FILE", help="the SSH private key of every server")
     init.add_argument(
@@ -73,10 +70,13 @@ def register_init(commands: Commands) -> None:
         "name it (default: 80 for nginx, the target group's port for elbv2)",
     )  # fmt: skip
     init.add_argument("--health-url", metavar="URL", help="e.g. 'http://{address}:8000/healthz'")
-    init.add_argument(
-        "--step", action="append", default=[], metavar="NAME=COMMAND",
-        help="a deploy step, in order (repeat for more)",
-    )  # fmt: skip
+    _add_repeated(init, "--step", "NAME=COMMAND", "a deploy step, in order")
+
+
+def _add_repeated(init: argparse.ArgumentParser, flag: str, metavar: str, each: str) -> None:
+    """A flag given once for each of a list (servers, steps), in order."""
+    help = f"{each} (repeat for more)"
+    init.add_argument(flag, action="append", default=[], metavar=metavar, help=help)
 
 
 def register_schema(commands: Commands) -> None:
