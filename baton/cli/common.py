@@ -78,8 +78,17 @@ def add_command(
     return parser
 
 
-def add_actions(command: argparse.ArgumentParser) -> Commands:
-    """The actions of a command such as ``baton settings get|set|list``: one is required."""
+def add_actions(
+    commands: Commands,
+    name: str,
+    help: str,
+    *,
+    description: str | None = None,
+    epilog: str | None = None,
+) -> Commands:
+    """A command that is a choice of actions, such as ``baton settings get|set|list``: where
+    its actions go (:func:`add_command`); one of them is required."""
+    command = add_command(commands, name, help, description=description, epilog=epilog)
     return command.add_subparsers(dest="action", metavar="ACTION", required=True)
 
 

@@ -29,9 +29,8 @@ if TYPE_CHECKING:
 
 
 def register_config(commands: Commands) -> None:
-    config = add_command(commands, "config", "load balancer values in force")
     add_command(
-        add_actions(config),
+        add_actions(commands, "config", "load balancer values in force"),
         "show",
         "each load balancer value in force and which deploy applied it",
         config_show,
@@ -69,7 +68,7 @@ def register_show(commands: Commands) -> None:
 
 
 def register_lock(commands: Commands) -> None:
-    actions = add_actions(add_command(commands, "lock", "the per-application deploy lock"))
+    actions = add_actions(commands, "lock", "the per-application deploy lock")
     add_command(actions, "status", "who holds the lock", lock_status, arguments=(add_app,))
     gone = "release a lock whose deploy is gone"
     release = add_command(actions, "release", gone, lock_release, arguments=(add_app,))

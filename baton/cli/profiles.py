@@ -30,14 +30,13 @@ examples:
 def register_profile(commands: Commands) -> None:
     from baton.cli.deploying import add_one_off_choices
 
-    profile = add_command(
+    actions = add_actions(
         commands,
         "profile",
         "saved sets of one-off deploy options",
         description="Save, list, show and delete deployment profiles.",
         epilog=EPILOG,
     )
-    actions = add_actions(profile)
     named = (add_app, _add_name)
     save = "save the given choices under NAME"
     add_command(actions, "save", save, save_profile, arguments=(*named, add_one_off_choices))

@@ -51,7 +51,7 @@ Tears the sandbox down unless --keep.
 
 def register_sandbox(commands: Commands) -> None:
     runs = "run a fleet of real servers behind HAProxy on this machine"
-    actions = add_actions(add_command(commands, "sandbox", runs, description=SANDBOX_DESCRIPTION))
+    actions = add_actions(commands, "sandbox", runs, description=SANDBOX_DESCRIPTION)
     _register_up(actions)
     traffic = _action(actions, "traffic", "steady HTTP load through the load balancer", _traffic)
     traffic.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")

@@ -30,14 +30,13 @@ examples:
 
 
 def register_settings(commands: Commands) -> None:
-    settings = add_command(
+    actions = add_actions(
         commands,
         "settings",
         "show or change an application's settings",
         description="Show or change an application's settings.",
         epilog=EPILOG,
     )
-    actions = add_actions(settings)
     keyed = (add_app, _add_key)
     add_command(actions, "get", "print one setting's value", get_setting, arguments=keyed)
     set_ = add_command(

@@ -18,14 +18,14 @@ examples:
 
 
 def register_state(commands: Commands) -> None:
-    state = add_command(
+    actions = add_actions(
         commands,
         "state",
         "move baton's state, e.g. into PostgreSQL for a team",
         description="Work with baton's state as a whole.",
     )
     copy = add_command(
-        add_actions(state),
+        actions,
         "copy",
         "copy every application's state into another (empty) state",
         copy_state,
