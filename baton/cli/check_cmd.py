@@ -6,7 +6,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from baton.cli.common import (
+    Commands,
     add_app,
+    add_command,
     add_json,
     add_manifest,
     existing_store,
@@ -31,18 +33,16 @@ MARKS = {"ok": "ok", "warning": "warning", "problem": "PROBLEM", "not checked": 
 findings are imported by the handler, not here: see baton.cli.common)."""
 
 
-def register_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+def register_check(commands: Commands) -> None:
+    add_command(
+        commands,
         "check",
-        help="check everything a deploy needs, changing nothing",
+        "check everything a deploy needs, changing nothing",
+        run_check,
         description="Check that a deploy of the application could start and get through.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        arguments=(add_app, add_manifest, add_json),
     )
-    add_app(parser)
-    add_manifest(parser)
-    add_json(parser)
-    parser.set_defaults(handler=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -10,16 +10,23 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from baton._exceptions import InputError
 
 if TYPE_CHECKING:
     from baton.config import Manifest
     from baton.state import Store
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""Where a command goes: ``baton``'s commands, or a command's actions (:func:`add_actions`)."""
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+"""What a command runs: its arguments in, its exit status out."""
+Arguments: TypeAlias = Callable[[argparse.ArgumentParser], None]
+"""Adds arguments several commands take, such as :func:`add_app`."""
 
 
 @contextmanager
@@ -43,6 +50,48 @@ def starting() -> Iterator[None]:
             gc.enable()
 
 
+def add_command(
+    commands: Commands,
+    name: str,
+    help: str,
+    handler: Handler | None = None,
+    *,
+    description: str | None = None,
+    epilog: str | None = None,
+    arguments: Iterable[Arguments] = (),
+) -> argparse.ArgumentParser:
+    """A command (or an action of one): the line ``--help`` lists it with, its own ``--help``,
+    the shared ``arguments`` it takes first and the handler it runs; the caller adds the rest.
+
+    A text with line breaks of its own (examples, exit statuses, a description laid out by
+    hand) is printed as written; a one-line text is wrapped to the terminal's width.
+    """
+    as_written = any(text is not None and "\n" in text for text in (description, epilog))
+    layout = argparse.RawDescriptionHelpFormatter if as_written else argparse.HelpFormatter
+    parser = commands.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=layout
+    )
+    for add in arguments:
+        add(parser)
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_actions(
+    commands: Commands,
+    name: str,
+    help: str,
+    *,
+    description: str | None = None,
+    epilog: str | None = None,
+) -> Commands:
+    """A command that is a choice of actions, such as ``baton settings get|set|list``: where
+    its actions go (:func:`add_command`); one of them is required."""
+    command = add_command(commands, name, help, description=description, epilog=epilog)
+    return command.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+
 def add_app(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--app", required=True, metavar="APP", help="the application's name")
     add_state(parser)
@@ -51,7 +100,6 @@ def add_app(parser: argparse.ArgumentParser) -> None:
 def add_state(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
-        default=None,
         metavar="DIR|URL",
         help="state directory, or postgresql://user@host:port/db for a state a team shares "
         "(default: $BATON_STATE or ~/.local/state/baton)",

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baton.cli.common import Commands, add_command
+
 FILES = ":files"
 SHELLS = ("bash", "zsh", "fish")
 PATH_WORDS = ("DIR", "FILE", "MANIFEST", "SOCKET")
@@ -72,10 +74,12 @@ complete -c baton -f -a '(__baton_complete)'
 SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 
 
-def register_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+def register_completion(commands: Commands) -> None:
+    parser = add_command(
+        commands,
         "completion",
-        help="print a shell completion script",
+        "print a shell completion script",
+        print_script,
         description="Print the completion script for a shell: commands, flags, setting keys, "
         "application names from the manifest and deploy ids from history.",
         epilog="install:\n"
@@ -83,10 +87,8 @@ def register_completion(commands: argparse._SubParsersAction[argparse.ArgumentPa
         '  zsh:  baton completion zsh > "${fpath[1]}/_baton"   (or: source <(baton completion'
         " zsh) after compinit)\n"
         "  fish: baton completion fish > ~/.config/fish/completions/baton.fish",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("shell", choices=SHELLS)
-    parser.set_defaults(handler=print_script)
 
 
 def print_script(args: argparse.Namespace) -> int:

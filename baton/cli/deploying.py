@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton._exceptions import InputError
 from baton.cli.common import (
+    Commands,
+    Handler,
     add_app,
+    add_command,
     add_json,
     add_manifest,
     manifest_for,
@@ -55,67 +58,81 @@ exit status: 0 deployed, 1 the deploy failed (the summary says where each server
 """
 
 
-def register_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    plan = commands.add_parser(
+def register_plan(commands: Commands) -> None:
+    _add_deploying(
+        commands,
         "plan",
-        help="show what a deploy would do, without doing it",
-        description="Show the order of work, the values in force and the extra time waits add.",
-        epilog=DEPLOY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "show what a deploy would do, without doing it",
+        "Show the order of work, the values in force and the extra time waits add.",
+        show_plan,
     )
-    _add_deploy_arguments(plan)
-    add_json(plan)
-    plan.set_defaults(handler=show_plan)
 
 
-def register_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    deploy = commands.add_parser(
+def register_deploy(commands: Commands) -> None:
+    deploy = _add_deploying(
+        commands,
         "deploy",
-        help="deploy a release to every server",
-        description="Deploy a release to every server of the application.",
-        epilog=DEPLOY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "deploy a release to every server",
+        "Deploy a release to every server of the application.",
+        deploy_release,
     )
-    _add_deploy_arguments(deploy)
-    add_json(deploy)
-    deploy.add_argument("--quiet", action="store_true", help="no live progress, summary only")
-    _add_lock_wait(deploy)
-    deploy.set_defaults(handler=deploy_release)
+    _add_running(deploy)
 
 
-def register_rollback(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rollback = commands.add_parser(
+def register_rollback(commands: Commands) -> None:
+    rollback = _add_deploying(
+        commands,
         "rollback",
-        help="deploy the last version that succeeded before the newest deploy",
-        description="Redeploy an earlier good version, with the same strategy rules and safety "
-        "as any deploy. --to picks the deploy whose version to go back to.",
-        epilog=DEPLOY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "deploy the last version that succeeded before the newest deploy",
+        "Redeploy an earlier good version, with the same strategy rules and safety as any "
+        "deploy. --to picks the deploy whose version to go back to.",
+        roll_back,
     )
-    _add_deploy_arguments(rollback, version=False)
-    add_json(rollback)
     rollback.add_argument(
         "--to", type=int, metavar="DEPLOY_ID", help="go back to this deploy's version"
     )
-    rollback.add_argument("--quiet", action="store_true", help="no live progress, summary only")
-    _add_lock_wait(rollback)
-    rollback.set_defaults(handler=roll_back)
+    _add_running(rollback)
 
 
-def register_recover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    recover = commands.add_parser(
+def register_recover(commands: Commands) -> None:
+    add_command(
+        commands,
         "recover",
-        help="put back servers a killed deploy left out of rotation",
+        "put back servers a killed deploy left out of rotation",
+        recover_servers,
         description="Find servers that a deploy which did not finish (killed, interrupted) took "
         "out of rotation and never put back; put back those whose health check passes, report "
         "the rest. `baton deploy` does this by itself before deploying.",
+        arguments=(add_app, add_manifest),
     )
-    add_app(recover)
-    add_manifest(recover)
-    recover.set_defaults(handler=recover_servers)
 
 
-def _add_lock_wait(parser: argparse.ArgumentParser) -> None:
+def _add_deploying(
+    commands: Commands, name: str, help: str, description: str, handler: Handler
+) -> argparse.ArgumentParser:
+    """plan, deploy and rollback: one explanation of how a deploy goes, and its choices."""
+    parser = add_command(
+        commands,
+        name,
+        help,
+        handler,
+        description=description,
+        epilog=DEPLOY_EPILOG,
+        arguments=(add_app, add_manifest, add_one_off_choices),
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="take the one-off choices saved as this profile (`baton profile save`); flags "
+        "given here still win",
+    )
+    add_json(parser)
+    return parser
+
+
+def _add_running(parser: argparse.ArgumentParser) -> None:
+    """What a command that runs a deploy (deploy, rollback) adds to the choices of one."""
+    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     parser.add_argument(
         "--lock-wait",
         type=float,
@@ -123,18 +140,6 @@ def _add_lock_wait(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="if another deploy of the application is running, wait this long for it "
         "(default: fail at once, naming the holder)",
-    )
-
-
-def _add_deploy_arguments(parser: argparse.ArgumentParser, version: bool = True) -> None:
-    add_app(parser)
-    add_manifest(parser)
-    add_one_off_choices(parser)
-    parser.add_argument(
-        "--profile",
-        metavar="NAME",
-        help="take the one-off choices saved as this profile (`baton profile save`); flags "
-        "given here still win",
     )
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from baton.cli.common import add_app, open_store
+from baton.cli.common import Commands, add_app, add_command, open_store
 
 if TYPE_CHECKING:
     from baton.state import Store
@@ -25,18 +25,18 @@ exit status: that deploy's (0 succeeded, 1 failed or abandoned, 130 cancelled)
 """
 
 
-def register_listen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    listen = commands.add_parser(
+def register_listen(commands: Commands) -> None:
+    listen = add_command(
+        commands,
         "listen",
-        help="follow the running deploy of an application, or wait for the next one",
+        "follow the running deploy of an application, or wait for the next one",
+        listen_for_deploy,
         description="Follow the deploy of APP that is running now - started by anyone who "
         "shares this state - or wait for the next one to start, and exit with its status.",
         epilog=LISTEN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        arguments=(add_app,),
     )
-    add_app(listen)
     listen.add_argument("--quiet", action="store_true", help="the summary only")
-    listen.set_defaults(handler=listen_for_deploy)
 
 
 def listen_for_deploy(args: argparse.Namespace) -> int:

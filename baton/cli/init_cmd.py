@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baton._exceptions import InputError, ManifestError
+from baton.cli.common import Commands, add_command
 
 if TYPE_CHECKING:
     from baton.balancers import InitOffer
@@ -40,23 +41,21 @@ examples:
 """
 
 
-def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    init = commands.add_parser(
+def register_init(commands: Commands) -> None:
+    init = add_command(
+        commands,
         "init",
-        help="write a commented baton.yml to start from",
+        "write a commented baton.yml to start from",
+        write_manifest,
         description="Write a commented manifest to start from, and its JSON Schema beside it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument(
         "-f", "--file", type=Path, default=Path("baton.yml"), metavar="MANIFEST",
         help="where to write it (default: ./baton.yml)",
     )  # fmt: skip
     init.add_argument("--app", metavar="NAME", help="the application (default: the directory's)")
-    init.add_argument(
-        "--server", action="append", default=[], metavar="NAME=[USER@]ADDRESS[:PORT]",
-        help="a server, in deploy order (repeat for more)",
-    )  # fmt: skip
+    _add_repeated(init, "--server", "NAME=[USER@]ADDRESS[:PORT]", "a server, in deploy order")
     init.add_argument("--user", help="the SSH user of every server (default: deploy)")
     init.add_argument("--key", metavar="FILE", help="the SSH private key of every server")
     init.add_argument(
@@ -71,22 +70,25 @@ def register_init(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "name it (default: 80 for nginx, the target group's port for elbv2)",
     )  # fmt: skip
     init.add_argument("--health-url", metavar="URL", help="e.g. 'http://{address}:8000/healthz'")
-    init.add_argument(
-        "--step", action="append", default=[], metavar="NAME=COMMAND",
-        help="a deploy step, in order (repeat for more)",
-    )  # fmt: skip
-    init.set_defaults(handler=write_manifest)
+    _add_repeated(init, "--step", "NAME=COMMAND", "a deploy step, in order")
 
 
-def register_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    schema = commands.add_parser(
+def _add_repeated(init: argparse.ArgumentParser, flag: str, metavar: str, each: str) -> None:
+    """A flag given once for each of a list (servers, steps), in order."""
+    help = f"{each} (repeat for more)"
+    init.add_argument(flag, action="append", default=[], metavar=metavar, help=help)
+
+
+def register_schema(commands: Commands) -> None:
+    add_command(
+        commands,
         "schema",
-        help="print the manifest's JSON Schema (for editors)",
+        "print the manifest's JSON Schema (for editors)",
+        print_schema,
         description="Print the JSON Schema of baton.yml, generated from the models the manifest "
         "is loaded with: every key, its description and default. `baton init` saves it beside "
         "the manifest; refresh it after upgrading baton: baton schema > baton.schema.json",
     )
-    schema.set_defaults(handler=print_schema)
 
 
 def print_schema(args: argparse.Namespace) -> int:

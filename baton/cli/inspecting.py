@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 
 from baton._exceptions import InputError, LockError
 from baton.cli.common import (
+    Commands,
+    add_actions,
     add_app,
+    add_command,
     add_json,
     add_manifest,
     add_state,
@@ -25,31 +28,27 @@ if TYPE_CHECKING:
     from baton.state import StepResult
 
 
-def register_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    config = commands.add_parser("config", help="load balancer values in force")
-    config_actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show_config = config_actions.add_parser(
+def register_config(commands: Commands) -> None:
+    add_command(
+        add_actions(commands, "config", "load balancer values in force"),
         "show",
-        help="each load balancer value in force and which deploy applied it",
+        "each load balancer value in force and which deploy applied it",
+        config_show,
         description="Values a deploy applied stay in force after their key is deleted from the "
         "manifest; setting one to 0 and deploying clears it.",
+        arguments=(add_app, add_manifest, add_json),
     )
-    add_app(show_config)
-    add_manifest(show_config)
-    add_json(show_config)
-    show_config.set_defaults(handler=config_show)
 
 
-def register_history(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    history = commands.add_parser("history", help="past deploys of an application")
-    add_app(history)
-    add_json(history)
+def register_history(commands: Commands) -> None:
+    past = "past deploys of an application"
+    history = add_command(commands, "history", past, show_history, arguments=(add_app, add_json))
     history.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
-    history.set_defaults(handler=show_history)
 
 
-def register_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    show = commands.add_parser("show", help="one deploy: per server, per step, status, output")
+def register_show(commands: Commands) -> None:
+    one = "one deploy: per server, per step, status, output"
+    show = add_command(commands, "show", one, show_deploy)
     show.add_argument("deploy_id", type=int, metavar="DEPLOY_ID")
     add_state(show)
     add_json(show)
@@ -66,20 +65,14 @@ def register_show(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="stream the deploy's events as they are recorded (from any process or machine "
         "sharing the state) and exit with its status",
     )
-    show.set_defaults(handler=show_deploy)
 
 
-def register_lock(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    lock = commands.add_parser("lock", help="the per-application deploy lock")
-    lock_actions = lock.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, handler, text in (
-        ("status", lock_status, "who holds the lock"),
-        ("release", lock_release, "release a lock whose deploy is gone"),
-    ):
-        sub = lock_actions.add_parser(name, help=text)
-        add_app(sub)
-        sub.set_defaults(handler=handler)
-    sub.add_argument(
+def register_lock(commands: Commands) -> None:
+    actions = add_actions(commands, "lock", "the per-application deploy lock")
+    add_command(actions, "status", "who holds the lock", lock_status, arguments=(add_app,))
+    gone = "release a lock whose deploy is gone"
+    release = add_command(actions, "release", gone, lock_release, arguments=(add_app,))
+    release.add_argument(
         "--force", action="store_true", help="release it even though its deploy is still running"
     )
 

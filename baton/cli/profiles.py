@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from baton._exceptions import InputError
-from baton.cli.common import add_app, add_json, open_store, print_json
+from baton.cli.common import (
+    Commands,
+    add_actions,
+    add_app,
+    add_command,
+    add_json,
+    open_store,
+    print_json,
+)
 
 EPILOG = """\
 A profile saves one-off choices under a name; `baton deploy --profile NAME` uses them, and
@@ -19,34 +27,27 @@ examples:
 """
 
 
-def register_profile(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_profile(commands: Commands) -> None:
     from baton.cli.deploying import add_one_off_choices
 
-    parser = commands.add_parser(
+    actions = add_actions(
+        commands,
         "profile",
-        help="saved sets of one-off deploy options",
+        "saved sets of one-off deploy options",
         description="Save, list, show and delete deployment profiles.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    save = actions.add_parser("save", help="save the given choices under NAME")
-    add_app(save)
-    save.add_argument("name", metavar="NAME")
-    add_one_off_choices(save)
-    save.set_defaults(handler=save_profile)
-    list_ = actions.add_parser("list", help="every profile of the application")
-    add_app(list_)
-    add_json(list_)
-    list_.set_defaults(handler=list_profiles)
-    for verb, text, handler in (
-        ("show", "one profile's choices", show_profile),
-        ("delete", "delete a profile", delete_profile),
-    ):
-        sub = actions.add_parser(verb, help=text)
-        add_app(sub)
-        sub.add_argument("name", metavar="NAME")
-        sub.set_defaults(handler=handler)
+    named = (add_app, _add_name)
+    save = "save the given choices under NAME"
+    add_command(actions, "save", save, save_profile, arguments=(*named, add_one_off_choices))
+    every = "every profile of the application"
+    add_command(actions, "list", every, list_profiles, arguments=(add_app, add_json))
+    add_command(actions, "show", "one profile's choices", show_profile, arguments=named)
+    add_command(actions, "delete", "delete a profile", delete_profile, arguments=named)
+
+
+def _add_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME")
 
 
 def save_profile(args: argparse.Namespace) -> int:

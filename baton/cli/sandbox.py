@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from baton.cli.common import Commands, Handler, add_actions, add_command
 from baton.sandbox import DEFAULT_DIRECTORY, DEFAULT_FIRST_ADDRESS
 
 if TYPE_CHECKING:
@@ -48,14 +49,9 @@ Tears the sandbox down unless --keep.
 """
 
 
-def register_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sandbox = subparsers.add_parser(
-        "sandbox",
-        help="run a fleet of real servers behind HAProxy on this machine",
-        description=SANDBOX_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+def register_sandbox(commands: Commands) -> None:
+    runs = "run a fleet of real servers behind HAProxy on this machine"
+    actions = add_actions(commands, "sandbox", runs, description=SANDBOX_DESCRIPTION)
     _register_up(actions)
     traffic = _action(actions, "traffic", "steady HTTP load through the load balancer", _traffic)
     traffic.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")
@@ -67,16 +63,12 @@ def register_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     _action(actions, "down", "stop every process `up` started", _down)
 
 
-def _action(
-    actions: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    help: str,
-    handler: object,
-) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-    _add_directory(parser)
-    parser.set_defaults(handler=handler)
-    return parser
+def _action(actions: Commands, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
+    """An action of the sandbox's, in its directory; its help, as a sentence, describes it."""
+    description = help[0].upper() + help[1:] + "."
+    return add_command(
+        actions, name, help, handler, description=description, arguments=(_add_directory,)
+    )
 
 
 def _add_directory(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +81,7 @@ def _add_directory(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register_up(actions: Commands) -> None:
     from baton.balancers import kinds
 
     up = _action(actions, "up", "start the sandbox, or bring it to the given shape", _up)
@@ -120,17 +112,17 @@ def _register_up(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
-def register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register_demo(commands: Commands) -> None:
+    parser = add_command(
+        commands,
         "demo",
-        help="show zero failed requests under live traffic (and what lag does)",
+        "show zero failed requests under live traffic (and what lag does)",
+        _demo,
         description=DEMO_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        arguments=(_add_directory,),
     )
-    _add_directory(parser)
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second (50)")
-    parser.set_defaults(handler=_demo)
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from baton._exceptions import InputError
-from baton.cli.common import add_state
+from baton.cli.common import Commands, add_command, add_state
 
 EPILOG = """\
 The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
@@ -28,13 +28,14 @@ examples:
 """
 
 
-def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+def register_serve(commands: Commands) -> None:
+    parser = add_command(
+        commands,
         "serve",
-        help="web dashboard: deploy, deploy with options, and watch it happen",
+        "web dashboard: deploy, deploy with options, and watch it happen",
+        serve,
         description="Serve the web dashboard and its JSON API for the given manifests.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -67,7 +68,6 @@ def register_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="PATH",
         help="turn on the deploy webhook, signed with the secret in this file",
     )
-    parser.set_defaults(handler=serve)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from baton.cli.common import add_app, add_json, open_store, print_json
+from baton.cli.common import (
+    Commands,
+    add_actions,
+    add_app,
+    add_command,
+    add_json,
+    open_store,
+    print_json,
+)
 from baton.settings import BOOLEAN_WORDS, SPECS, describe, spec_for
 
 _WIDTH = max(len(key) for key in SPECS)
@@ -21,33 +29,26 @@ examples:
 """
 
 
-def register_settings(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+def register_settings(commands: Commands) -> None:
+    actions = add_actions(
+        commands,
         "settings",
-        help="show or change an application's settings",
+        "show or change an application's settings",
         description="Show or change an application's settings.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    get = actions.add_parser("get", help="print one setting's value")
-    add_app(get)
-    get.add_argument("key", metavar="KEY")
-    get.set_defaults(handler=get_setting)
-    set_ = actions.add_parser(
-        "set",
-        help="change one setting",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    keyed = (add_app, _add_key)
+    add_command(actions, "get", "print one setting's value", get_setting, arguments=keyed)
+    set_ = add_command(
+        actions, "set", "change one setting", set_setting, epilog=EPILOG, arguments=keyed
     )
-    add_app(set_)
-    set_.add_argument("key", metavar="KEY")
     set_.add_argument("value", metavar="VALUE")
-    set_.set_defaults(handler=set_setting)
-    list_ = actions.add_parser("list", help="every setting: value, default, meaning")
-    add_app(list_)
-    add_json(list_)
-    list_.set_defaults(handler=list_settings)
+    every = "every setting: value, default, meaning"
+    add_command(actions, "list", every, list_settings, arguments=(add_app, add_json))
+
+
+def _add_key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", metavar="KEY")
 
 
 def get_setting(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from baton.cli.common import Commands, add_actions, add_command
+
 EPILOG = """\
 Copies settings, applied load balancer values, history (with the same deploy ids), events,
 the journal and profiles; a running deploy's lock is not copied. The target must hold no
@@ -15,24 +17,24 @@ examples:
 """
 
 
-def register_state(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+def register_state(commands: Commands) -> None:
+    actions = add_actions(
+        commands,
         "state",
-        help="move baton's state, e.g. into PostgreSQL for a team",
+        "move baton's state, e.g. into PostgreSQL for a team",
         description="Work with baton's state as a whole.",
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    copy = actions.add_parser(
+    copy = add_command(
+        actions,
         "copy",
-        help="copy every application's state into another (empty) state",
+        "copy every application's state into another (empty) state",
+        copy_state,
         description="Copy a whole state into another one, e.g. an SQLite directory into a "
         "PostgreSQL database a team shares.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     copy.add_argument("--from", dest="source", required=True, metavar="DIR|URL")
     copy.add_argument("--to", dest="target", required=True, metavar="DIR|URL")
-    copy.set_defaults(handler=copy_state)
 
 
 def copy_state(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from baton.web.auth import (
     credentials_of,
     require_session,
 )
-from baton.web.dashboard import deploy_options, parse_migrations
+from baton.web.options_form import OptionsFormDep
 from baton.web.templating import STATIC_DIR, login_page, render
 
 SessionDep = Annotated[Session, Depends(require_session)]
@@ -113,16 +113,9 @@ async def recover(
 
 
 @router.post("/apps/{application}/deploy")
-async def deploy(
-    application: str,
-    dashboard: DashboardDep,
-    version: Annotated[str, Form()] = "",
-    strategy: Annotated[str, Form()] = "",
-    migrations: Annotated[str, Form()] = "",
-    batch: Annotated[str, Form()] = "",
-) -> Response:
-    options = deploy_options(version, strategy, parse_migrations(migrations), batch)
-    deploy_id = await dashboard.deploy(application, dashboard.only_changes(application, options))
+async def deploy(application: str, dashboard: DashboardDep, form: OptionsFormDep) -> Response:
+    options = dashboard.only_changes(application, form.options())
+    deploy_id = await dashboard.deploy(application, options)
     return RedirectResponse(f"/deploys/{deploy_id}", status.HTTP_303_SEE_OTHER)
 
 

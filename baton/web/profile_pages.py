@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from baton._exceptions import InputError
 from baton.planning import DeployOptions, release_version
-from baton.planning.profiles import profile_name, profile_of, with_profile
+from baton.planning.profiles import profile_name, with_profile
 from baton.web.api import DashboardDep
 from baton.web.auth import require_session
-from baton.web.dashboard import Dashboard, NotFound, deploy_options, parse_migrations
+from baton.web.dashboard import Dashboard, NotFound
+from baton.web.options_form import OptionsFormDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_session)])
 
@@ -22,13 +23,12 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_sessio
 async def save_profile(
     application: str,
     dashboard: DashboardDep,
+    form: OptionsFormDep,
     name: Annotated[str, Form()] = "",
-    strategy: Annotated[str, Form()] = "",
-    migrations: Annotated[str, Form()] = "",
 ) -> Response:
     """Save the options dialog's choices (never its version) as profile ``name``."""
     dashboard.manifest(application)
-    profile = profile_of(deploy_options(None, strategy, parse_migrations(migrations)))
+    profile = form.profile()
     if not profile:
         raise InputError("a profile needs at least one choice: a strategy or migrations")
     dashboard.store.save_profile(application, profile_name(name.strip()), profile)
