@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton._exceptions import InputError
+from baton.clock import SYSTEM_CLOCK
 from baton.config import Manifest, load_manifest
 from baton.execution import Drivers, prepare
 from baton.execution.recovery import Recovered
@@ -43,7 +44,8 @@ class Dashboard:
     """Deploys the webhook queued while their application was busy."""
 
     def __post_init__(self) -> None:
-        self.pending = PendingDeploys(self.store, self._start_queued)
+        clock = self.injected_drivers.clock if self.injected_drivers else SYSTEM_CLOCK
+        self.pending = PendingDeploys(self.store, self._start_queued, clock)
 
     async def _start_queued(self, application: str, version: str) -> int:
         return await self.deploy(application, DeployOptions(version))

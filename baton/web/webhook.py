@@ -19,8 +19,8 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from baton._exceptions import BatonError, LockError
-from baton.planning import DeployOptions, release_version
+from baton._exceptions import BatonError
+from baton.planning import release_version
 from baton.web.dashboard import Dashboard
 from baton.web.problems import Problem
 
@@ -100,21 +100,14 @@ async def deploy_hook(
 async def _deploy(dashboard: Dashboard, application: str, wanted: str | None) -> HookAnswer:
     dashboard.manifest(application)
     version = release_version(wanted)
-    if not dashboard.pending.busy(application):
-        try:
-            deploy_id = await dashboard.deploy(application, DeployOptions(version))
-            return HookAnswer(
-                application=application, version=version, deploy_id=deploy_id, queued=False
-            )
-        except LockError:
-            pass  # started elsewhere a moment ago: queue behind it
-    pending = dashboard.pending.queue(application, version)
+    submitted = await dashboard.pending.submit(application, version)
+    pending = submitted.pending
     return HookAnswer(
         application=application,
         version=version,
-        deploy_id=None,
-        queued=True,
-        replaced=pending.replaced,
+        deploy_id=submitted.deploy_id,
+        queued=pending is not None,
+        replaced=pending.replaced if pending else None,
     )
 
 
