@@ -22,7 +22,7 @@ from baton.config import Server, load_manifest
 from baton.drivers.fake import FakeFleet, FakeTransport, Script, Timeline
 from baton.state import LockHolder, Store
 from tests.web.fakes import slow_script
-from tests.web.test_webhook import SECRET, call, until
+from tests.web.test_webhook import call, until
 
 BURST = [f"b{n:02}" for n in range(1, 21)]
 APART = 0.02
@@ -57,18 +57,12 @@ def fleet(manifest_path: Path) -> FakeFleet:
     return fleet
 
 
-@pytest.fixture
-def hooked(app: FastAPI) -> FastAPI:
-    app.state.hook_secret = SECRET
-    return app
-
-
 async def burst(api: httpx.AsyncClient, clock: Clock) -> list[dict[str, Any]]:
     """Send BURST, APART seconds from one another; each request's answer, in order."""
 
     async def send(index: int, version: str) -> httpx.Response:
         await clock.sleep(index * APART)
-        return await call(api, f'{{"version": "{version}"}}'.encode())
+        return await call(api, f'{{"version": "{version}"}}'.encode(), clock)
 
     answers = await asyncio.gather(*(send(i, v) for i, v in enumerate(BURST)))
     return [answer.json() for answer in answers]
