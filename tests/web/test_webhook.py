@@ -25,7 +25,8 @@ from tests.web.test_session import log_in
 def signed(
     clock: Clock, body: bytes, *, application: str = "shop", secret: bytes = SECRET
 ) -> dict[str, str]:
-    """The headers a CI job sends: now, a new delivery id, the signature of both and more."""
+    """The headers a CI job sends: the time, a new delivery id, and the signature of both with
+    the path and the body."""
     timestamp, delivery = str(int(clock.time())), secrets.token_hex(16)
     return {
         "Content-Type": "application/json",
