@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from baton.clock import Clock, FakeClock
+from baton.clock import SYSTEM_CLOCK, Clock, FakeClock
 from baton.config import Server, load_manifest
 from baton.drivers.fake import FakeFleet, FakeTransport, Script, Timeline
 from baton.state import LockHolder, Store
-from tests.web.fakes import slow_script
+from baton.web import Credentials, create_app
+from tests.web.conftest import API_TOKEN, HOOK_SECRET
+from tests.web.fakes import slow_script, write_manifest
+from tests.web.live_server import LiveServer
 from tests.web.test_webhook import call, until
 
 BURST = [f"b{n:02}" for n in range(1, 21)]
@@ -30,7 +34,8 @@ APART = 0.02
 
 
 class SlowConnect(FakeTransport):
-    """A fake server that takes ``seconds`` to accept a connection."""
+    """A fake server that takes ``seconds`` to accept the preflight's connection (the deploy's
+    later checks of it are quick)."""
 
     def __init__(self, server: Server, timeline: Timeline, script: Script, seconds: float):
         super().__init__(server, timeline, script)
@@ -38,26 +43,29 @@ class SlowConnect(FakeTransport):
 
     async def open(self) -> None:
         await self.timeline.clock.sleep(self.seconds)
+        self.seconds = 0.0
         await super().open()
 
 
 class SlowConnects(FakeFleet):
     """Each connection takes 0.5-1.5 s (seeded), longer than the whole burst takes to arrive."""
 
-    waits = random.Random()
+    waits = random.Random(21)
+    """Seeded: the same order of preflights every run."""
+    between = (0.5, 1.5)
 
     def transport(self, server: Server) -> FakeTransport:
-        return SlowConnect(server, self.timeline, self.script, self.waits.uniform(0.5, 1.5))
+        return SlowConnect(server, self.timeline, self.script, self.waits.uniform(*self.between))
 
 
 @pytest.fixture
 def fleet(manifest_path: Path) -> FakeFleet:
     fleet = SlowConnects(load_manifest(manifest_path), slow_script(), FakeClock())
-    fleet.waits = random.Random(21)
+    fleet.waits = random.Random(21)  # each test from the start of the same sequence
     return fleet
 
 
-async def burst(api: httpx.AsyncClient, clock: Clock) -> list[dict[str, Any]]:
+async def burst(api: httpx.AsyncClient, clock: Clock = SYSTEM_CLOCK) -> list[dict[str, Any]]:
     """Send BURST, APART seconds from one another; each request's answer, in order."""
 
     async def send(index: int, version: str) -> httpx.Response:
@@ -126,3 +134,41 @@ async def test_a_deploy_started_elsewhere_during_the_first_preflight_runs_then_t
     assert [(a["queued"], a["deploy_id"]) for a in answers] == [(True, None)] * 20
     assert [a["replaced"] for a in answers] == [None, None, *BURST[1:-1]]
     assert fleet.timeline.commands("web1") == ["fetch b20", "migrate b20", "restart web1"]
+
+
+def test_a_burst_against_a_live_server_deploys_the_newest_last(tmp_path: Path) -> None:
+    """The same burst over real HTTP to uvicorn, as CI sends it to ``baton serve``, on real
+    time: connections take 1-1.5 s (a margin on a busy machine), the burst arrives in 0.4 s."""
+    manifest = write_manifest(tmp_path)
+    fleet = SlowConnects(load_manifest(manifest), Script(), SYSTEM_CLOCK)
+    fleet.waits, fleet.between = random.Random(21), (1.0, 1.5)
+    credentials = Credentials(api_token=API_TOKEN)
+    app = create_app(tmp_path / "state", [manifest], fleet.drivers(), credentials=credentials)
+    app.state.hook_secret = HOOK_SECRET
+    with LiveServer(app) as live:
+        answers = asyncio.run(burst_over_http(live.url))
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        shop = poll_until_settled(f"{live.url}/api/apps/shop", headers)
+        history = httpx.get(f"{live.url}/api/deploys", headers=headers).json()
+    assert [d["version"] for d in history] == ["b20", "b01"]
+    assert [(a["queued"], a["replaced"]) for a in answers] == [(False, None), (True, None)] + [
+        (True, v) for v in BURST[1:-1]
+    ]
+    assert {s["version"] for s in shop["servers"]} == {"b20"}
+
+
+async def burst_over_http(url: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        return await burst(client)
+
+
+def poll_until_settled(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The application once nothing waits or runs (a real server: real time)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shop: dict[str, Any] = httpx.get(url, headers=headers).json()
+        started = shop["queued_start"] is not None  # else the newest is still in preflight
+        if started and shop["pending_deploy"] is None and shop["running_deploy"] is None:
+            return shop
+        time.sleep(0.1)
+    raise AssertionError(f"still busy after 30 s: {shop}")
