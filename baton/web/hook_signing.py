@@ -142,24 +142,26 @@ class HookSigning:
                 f"{TIMESTAMP} is {abs(skew)}s {'behind' if skew > 0 else 'ahead of'} this "
                 f"server's clock (at most {WINDOW}s either way): sign just before sending",
             )
-        self._once(f"delivery {delivery}", delivery=delivery)
+        self._once(f"delivery {delivery}", said=f"delivery {delivery} was")
 
     def _hub(self, body: bytes, headers: HookHeaders) -> None:
         delivery = _delivery_id(HUB_DELIVERY, headers.hub_delivery)
         expected = hub_signature(self.secret, body)
         _compare(HUB_SIGNATURE, headers.hub_signature, expected, "the raw body")
-        self._once(f"delivery {delivery}", f"body {expected}", delivery=delivery)
+        said = f"delivery {delivery} (or this body, signed with {HUB_SIGNATURE} only) was"
+        self._once(f"delivery {delivery}", f"body {expected}", said=said)
 
-    def _once(self, *keys: str, delivery: str) -> None:
+    def _once(self, *keys: str, said: str) -> None:
         if not self.deliveries.first_time(*keys):
             raise Refused(
                 409,
-                f"delivery {delivery} (or its body, signed for GitHub) was received before: "
-                "nothing deployed; a retry is a new request (a new delivery id, signed again)",
+                f"{said} received before: nothing deployed; a retry is a new request (a new "
+                "delivery id, signed again)",
             )
 
 
 _LINES = "POST, the path, the timestamp, the delivery id"
+"""What X-Baton-Signature covers besides the body, as a refusal names it."""
 
 
 def _delivery_id(header: str, value: str | None) -> str:

@@ -188,6 +188,13 @@ async def test_github_style_needs_a_delivery_id_and_deploys_a_body_once(
     assert [a.status_code for a in answers] == [401, 401, 202, 409, 409]
     assert "X-GitHub-Delivery: a new id per request" in answers[0].json()["detail"]
     assert "wrong X-Hub-Signature-256" in answers[1].json()["detail"]
+    assert (
+        answers[4]
+        .json()["detail"]
+        .startswith(
+            f"delivery {second} (or this body, signed with X-Hub-Signature-256 only) was received"
+        )
+    )
     assert await deploys(api) == ["v5"]
 
 
