@@ -18,8 +18,9 @@ time the server starts. A browser that lost the link logs in at /login with the 
 its session lasts --session-hours (12 by default) or until it logs out. API reference:
 /api/docs once logged in.
 
-The deploy webhook (POST /hooks/deploy/APP, for CI) is on when a secret is given: requests
-must carry X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with that secret>.
+The deploy webhook (POST /hooks/deploy/APP, for CI) is on when a secret of 32 bytes or more
+is given: requests carry X-Baton-Timestamp, X-Baton-Delivery and X-Baton-Signature (see the
+README's deploy webhook section), or GitHub's X-Hub-Signature-256 with X-GitHub-Delivery.
 
 examples:
   baton serve -f shop.yml -f blog.yml
@@ -111,13 +112,17 @@ def _hours(text: str) -> float:
     return hours
 
 
+MIN_HOOK_SECRET = 32
+"""Bytes a webhook secret needs at least: a shorter one can be guessed from a signed request."""
+
+
 def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
     """The deploy webhook's secret from the environment or a file (never the manifest)."""
     if variable is not None:
         value = os.environ.get(variable, "")
         if not value:
             raise InputError(f"--hook-secret-env {variable}: the variable is not set or empty")
-        return value.encode()
+        return _long_enough(f"--hook-secret-env {variable}", value.encode())
     if path is not None:
         try:
             value = path.expanduser().read_text(encoding="utf-8").strip()
@@ -125,8 +130,17 @@ def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
             raise InputError(f"--hook-secret-file {path}: cannot read it ({exc})") from None
         if not value:
             raise InputError(f"--hook-secret-file {path}: the file is empty")
-        return value.encode()
+        return _long_enough(f"--hook-secret-file {path}", value.encode())
     return None
+
+
+def _long_enough(option: str, secret: bytes) -> bytes:
+    if len(secret) < MIN_HOOK_SECRET:
+        raise InputError(
+            f"{option}: the secret is {len(secret)} bytes; use at least {MIN_HOOK_SECRET} "
+            "(openssl rand -hex 32)"
+        )
+    return secret
 
 
 def _is_loopback(host: str) -> bool:

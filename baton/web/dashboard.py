@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton._exceptions import InputError
+from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import Manifest, load_manifest
 from baton.execution import Drivers, prepare
 from baton.execution.recovery import Recovered
@@ -19,6 +20,7 @@ from baton.execution.runner import recover_stranded
 from baton.planning import DeployOptions, Plan, Strategy, release_version
 from baton.settings import Ramp, parse_ramp, spec_for
 from baton.state import DeployRecord, Store
+from baton.web.hook_signing import Deliveries
 from baton.web.launcher import Launcher
 from baton.web.pending import PendingDeploys
 
@@ -41,9 +43,15 @@ class Dashboard:
     injected_drivers: Drivers | None = None
     pending: PendingDeploys = field(init=False)
     """Deploys the webhook queued while their application was busy."""
+    deliveries: Deliveries = field(init=False)
+    """What the webhook already received: a repeat is refused."""
+    clock: Clock = field(init=False)
+    """The time the webhook and its queue keep: the fleet's."""
 
     def __post_init__(self) -> None:
-        self.pending = PendingDeploys(self.store, self._start_queued)
+        self.clock = self.injected_drivers.clock if self.injected_drivers else SYSTEM_CLOCK
+        self.pending = PendingDeploys(self.store, self._start_queued, self.clock)
+        self.deliveries = Deliveries(self.clock)
 
     async def _start_queued(self, application: str, version: str) -> int:
         return await self.deploy(application, DeployOptions(version))

@@ -1,17 +1,15 @@
 """The deploy webhook for CI: ``POST /hooks/deploy/{application}``, signed, never logged in.
 
-The request is signed as Git hosting services sign theirs: ``X-Hub-Signature-256:
-sha256=<hex HMAC-SHA256 of the raw body>`` with a secret ``baton serve`` reads from an
-environment variable or a file (``--hook-secret-env``/``--hook-secret-file``), never from the
-manifest. The body is empty or a JSON object; its optional ``version`` is what to deploy.
-While a deploy of the application runs, the request is queued (one per application, the
-newest wins) and starts when the lock frees.
+Each request is signed with a secret ``baton serve`` reads from an environment variable or a
+file (``--hook-secret-env``/``--hook-secret-file``), never from the manifest: what it must
+carry, and why a captured one cannot be replayed, is in :mod:`baton.web.hook_signing`. The
+body is empty or a JSON object; its optional ``version`` is what to deploy. While a deploy of
+the application runs or starts, the request is queued (one per application, the newest by
+arrival wins) and starts when the lock frees: :mod:`baton.web.pending`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Annotated, Any
 
@@ -19,13 +17,21 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from baton._exceptions import BatonError, LockError
-from baton.planning import DeployOptions, release_version
+from baton._exceptions import BatonError
+from baton.planning import release_version
 from baton.web.dashboard import Dashboard
+from baton.web.hook_signing import (
+    HUB_DELIVERY,
+    HUB_SIGNATURE,
+    TIMESTAMP,
+    WINDOW,
+    HookHeaders,
+    HookSigning,
+    Refused,
+)
 from baton.web.problems import Problem
 
 MAX_BODY = 64 * 1024
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 router = APIRouter(prefix="/hooks", tags=["webhook"])
 
@@ -34,7 +40,10 @@ class HookAnswer(BaseModel):
     application: str
     version: str
     deploy_id: int | None = Field(description="the deploy started, or null when queued")
-    queued: bool = Field(description="true: it starts when the running deploy ends")
+    queued: bool = Field(
+        description="true: it starts when the running deploy ends, unless a newer request "
+        "replaces it first"
+    )
     replaced: str | None = Field(default=None, description="the queued version this replaced")
 
 
@@ -42,8 +51,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": meaning}
     for code, meaning in {
         400: "the body is not a JSON object, or its version is not a valid version",
-        401: f"missing or wrong {SIGNATURE_HEADER}: nothing deployed",
+        401: f"unsigned, a wrong signature, or {TIMESTAMP} over {WINDOW}s from the server's "
+        "clock: nothing deployed",
         404: "unknown application, or the webhook is off (no secret given to baton serve)",
+        409: "this delivery id (or GitHub-signed body) was received before: nothing deployed",
         413: f"body over {MAX_BODY} bytes",
         422: "the request does not match this schema",
         502: "a load balancer or server refused before anything changed",
@@ -64,12 +75,6 @@ BODY: dict[str, Any] = {
 }
 
 
-class Refused(Exception):
-    def __init__(self, code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-
-
 @router.post(
     "/deploy/{application}",
     status_code=status.HTTP_202_ACCEPTED,
@@ -81,13 +86,37 @@ class Refused(Exception):
 async def deploy_hook(
     application: str,
     request: Request,
+    x_baton_timestamp: Annotated[
+        str | None, Header(description="seconds since the epoch, signed (date +%s)")
+    ] = None,
+    x_baton_delivery: Annotated[
+        str | None, Header(description="a new id per request, signed (openssl rand -hex 16)")
+    ] = None,
+    x_baton_signature: Annotated[
+        str | None,
+        Header(
+            description="sha256=<hex HMAC-SHA256 of POST, the path, the timestamp and the "
+            "delivery id, one a line, then the raw body>"
+        ),
+    ] = None,
     x_hub_signature_256: Annotated[
-        str | None, Header(description="sha256=<hex HMAC-SHA256 of the raw body>")
+        str | None,
+        Header(description=f"GitHub's: sha256=<HMAC of the raw body>, with {HUB_DELIVERY}"),
+    ] = None,
+    x_github_delivery: Annotated[
+        str | None, Header(description=f"GitHub's delivery id, required with {HUB_SIGNATURE}")
     ] = None,
 ) -> Any:
+    headers = HookHeaders(
+        x_baton_signature,
+        x_baton_timestamp,
+        x_baton_delivery,
+        x_hub_signature_256,
+        x_github_delivery,
+    )
     try:
         body = await _bounded_body(request)
-        _check_signature(request, body, x_hub_signature_256)
+        _signing(request).admit(application, body, headers)
         return await _deploy(request.app.state.dashboard, application, _version(body))
     except Refused as refused:
         return JSONResponse({"detail": str(refused)}, status_code=refused.code)
@@ -100,21 +129,14 @@ async def deploy_hook(
 async def _deploy(dashboard: Dashboard, application: str, wanted: str | None) -> HookAnswer:
     dashboard.manifest(application)
     version = release_version(wanted)
-    if not dashboard.pending.busy(application):
-        try:
-            deploy_id = await dashboard.deploy(application, DeployOptions(version))
-            return HookAnswer(
-                application=application, version=version, deploy_id=deploy_id, queued=False
-            )
-        except LockError:
-            pass  # started elsewhere a moment ago: queue behind it
-    pending = dashboard.pending.queue(application, version)
+    submitted = await dashboard.pending.submit(application, version)
+    pending = submitted.pending
     return HookAnswer(
         application=application,
         version=version,
-        deploy_id=None,
-        queued=True,
-        replaced=pending.replaced,
+        deploy_id=submitted.deploy_id,
+        queued=pending is not None,
+        replaced=pending.replaced if pending else None,
     )
 
 
@@ -127,7 +149,8 @@ async def _bounded_body(request: Request) -> bytes:
     return body
 
 
-def _check_signature(request: Request, body: bytes, header: str | None) -> None:
+def _signing(request: Request) -> HookSigning:
+    """The webhook's secret, time and memory; 404 when no secret turned it on."""
     secret: bytes | None = getattr(request.app.state, "hook_secret", None)
     if not secret:
         raise Refused(
@@ -135,12 +158,8 @@ def _check_signature(request: Request, body: bytes, header: str | None) -> None:
             "the deploy webhook is off: start baton serve with --hook-secret-env or "
             "--hook-secret-file",
         )
-    expected = signature(secret, body)
-    if header is None or not hmac.compare_digest(header.strip().encode(), expected.encode()):
-        raise Refused(
-            status.HTTP_401_UNAUTHORIZED,
-            f"missing or wrong {SIGNATURE_HEADER}: sign the raw body with HMAC-SHA256",
-        )
+    dashboard: Dashboard = request.app.state.dashboard
+    return HookSigning(secret, dashboard.clock, dashboard.deliveries)
 
 
 def _version(body: bytes) -> str | None:
@@ -156,8 +175,3 @@ def _version(body: bytes) -> str | None:
     if version is not None and not isinstance(version, str):
         raise Refused(status.HTTP_400_BAD_REQUEST, "version should be a string")
     return version
-
-
-def signature(secret: bytes, body: bytes) -> str:
-    """The header value a sender computes: what CI puts in X-Hub-Signature-256."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()

@@ -16,6 +16,7 @@ from tests.web.fakes import FakeFleet, fleet_for, slow_script, write_manifest
 LOGIN_TOKEN = "login-token-for-tests"
 API_TOKEN = "api-token-for-tests"
 BASE_URL = "http://testserver"
+HOOK_SECRET = b"hook-secret-for-tests-32-bytes-or-more"
 
 
 @pytest.fixture
@@ -40,6 +41,13 @@ def fleet(manifest_path: Path, request: pytest.FixtureRequest) -> FakeFleet:
 def app(state_dir: Path, manifest_path: Path, fleet: FakeFleet) -> FastAPI:
     credentials = Credentials(login_token=LOGIN_TOKEN, api_token=API_TOKEN)
     return create_app(state_dir, [manifest_path], fleet.drivers(), credentials=credentials)
+
+
+@pytest.fixture
+def hooked(app: FastAPI) -> FastAPI:
+    """The app with its deploy webhook on, as ``baton serve --hook-secret-env`` turns it on."""
+    app.state.hook_secret = HOOK_SECRET
+    return app
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from baton.web import Credentials, create_app
-from tests.web.conftest import API_TOKEN
+from tests.web.conftest import API_TOKEN, HOOK_SECRET
 from tests.web.fakes import fleet_for, write_manifest
 from tests.web.live_server import LiveServer
 
@@ -67,6 +67,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app = create_app(
         directory / "state", [manifest], fleet_for(manifest).drivers(), credentials=credentials
     )
+    app.state.hook_secret = HOOK_SECRET  # the webhook on: its refusals are held to the schema
     with LiveServer(app) as server:
         yield server
 
