@@ -64,8 +64,7 @@ def _follows_from_another(error: Any, errors: list[Any]) -> bool:
     (an only server with a bad address is about the address, not an empty list)."""
     loc = tuple(error["loc"])
     return error["type"] == "too_short" and any(
-        len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc
-        for other in errors
+        len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc for other in errors
     )
 
 
