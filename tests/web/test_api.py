@@ -154,6 +154,7 @@ async def test_serial_deploy_runs_to_success_and_is_followed(
     assert "started" in detail["servers"][0]["steps"][-1]["output"]
 
 
+@pytest.mark.real_time
 async def test_second_deploy_of_the_app_is_409_with_the_holder(api: httpx.AsyncClient) -> None:
     first = (await api.post("/api/apps/shop/deploys", json={"strategy": "serial"})).json()
     second = await api.post("/api/apps/shop/deploys", json={"strategy": "parallel"})

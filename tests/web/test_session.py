@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from baton.config import load_manifest
 from baton.execution import prepare, run_deploy
@@ -113,6 +114,7 @@ async def test_a_deploy_started_elsewhere_can_be_watched(
     assert home.count("cli-1") == 3
 
 
+@pytest.mark.real_time
 async def test_deploy_button_uses_the_setting_and_a_second_one_is_refused(
     anonymous: httpx.AsyncClient, state_dir: Path, fleet: FakeFleet
 ) -> None:
