@@ -117,9 +117,11 @@ MIN_HOOK_SECRET = 32
 
 
 def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
-    """The deploy webhook's secret from the environment or a file (never the manifest)."""
+    """The deploy webhook's secret from the environment or a file (never the manifest). The
+    variable is taken out of the environment once read, so no command baton starts inherits
+    it."""
     if variable is not None:
-        value = os.environ.get(variable, "")
+        value = os.environ.pop(variable, "")
         if not value:
             raise InputError(f"--hook-secret-env {variable}: the variable is not set or empty")
         return _long_enough(f"--hook-secret-env {variable}", value.encode())
