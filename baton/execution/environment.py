@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from baton.config import Manifest
+from baton.withheld import withheld
 
 MASK = "***"
 
@@ -34,11 +35,13 @@ class StepEnvironment:
         cls, manifest: Manifest, secrets: Mapping[str, str], *, complete: bool = True
     ) -> StepEnvironment:
         """The manifest's plain variables plus the resolved secrets (see config.checks);
-        ``complete=False`` allows secrets without a value (``baton check`` reports them)."""
+        ``complete=False`` allows secrets without a value (``baton check`` reports them).
+        Masked: those secrets and baton's own (:mod:`baton.withheld`)."""
         missing = sorted(set(manifest.deploy.secrets) - set(secrets))
         if missing and complete:
             raise ValueError(f"no value for secret(s) {', '.join(missing)}")
-        return cls({**manifest.deploy.environment, **secrets}, _patterns(secrets.values()))
+        masked = [*secrets.values(), *withheld()]
+        return cls({**manifest.deploy.environment, **secrets}, _patterns(masked))
 
     def mask(self, text: str) -> str:
         """``text`` with every secret value replaced by ``***``."""
