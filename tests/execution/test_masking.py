@@ -67,7 +67,9 @@ async def test_a_failing_balancer_command_quoting_a_secret_shows_it_masked(
     assert TOKEN not in deployed + shown + str(receiver.received)
 
 
-async def test_a_preflight_refusal_quoting_a_secret_shows_it_masked(tmp_path: Path) -> None:
+async def test_a_preflight_refusal_quoting_a_secret_shows_it_masked_by_deploy_and_check(
+    tmp_path: Path,
+) -> None:
     manifest = tmp_path / "baton.yml"
     status_command = "status: printf 'web1 in\\nweb2 in\\n'"
     failing = 'status: echo "no such token=$SHOP_LB_TOKEN" >&2; exit 2'
@@ -76,3 +78,6 @@ async def test_a_preflight_refusal_quoting_a_secret_shows_it_masked(tmp_path: Pa
     status, refused = await baton("deploy", *common, "--version", "9")
     assert status == 1 and "baton: error: load balancer droplets" in refused
     assert "no such token=***" in refused and TOKEN not in refused
+    status, checked = await baton("check", *common)
+    assert status == 1 and "droplets: PROBLEM: load balancer droplets (command)" in checked
+    assert "no such token=***" in checked and TOKEN not in checked
