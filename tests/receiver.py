@@ -1,7 +1,8 @@
 """A real HTTP receiver on loopback for webhook tests: answers each POST as it is told to.
 
-``behaviour`` is a list consumed one request at a time: an HTTP status to answer, or "hang"
-to read the request and never answer; once it is used up every request gets 200.
+``behaviour`` is a list consumed one request at a time: an HTTP status to answer, "hang"
+to read the request and never answer, or "garbage" to answer something that is not HTTP;
+once it is used up every request gets 200. ``heads`` keeps each request's line and headers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 class Receiver:
     behaviour: list[int | str] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
+    heads: list[str] = field(default_factory=list)
     port: int = 0
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -27,6 +29,7 @@ class Receiver:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        self.heads.append(head)
         length = next(
             int(line.split(":", 1)[1])
             for line in head.split("\r\n")
@@ -36,7 +39,8 @@ class Receiver:
         answer = self.behaviour.pop(0) if self.behaviour else 200
         if answer == "hang":
             await self.stopping.wait()
-        writer.write(f"HTTP/1.1 {answer} X\r\nContent-Length: 0\r\n\r\n".encode())
+        status_line = "SSH-2.0-OpenSSH_9.6" if answer == "garbage" else f"HTTP/1.1 {answer} X"
+        writer.write(f"{status_line}\r\nContent-Length: 0\r\n\r\n".encode())
         await writer.drain()
         writer.close()
 

@@ -76,7 +76,8 @@ async def check(
         findings += [ssh[server.name], *server_findings]
     if manifest.deploy.health_check is None:
         findings.append(_no_health_check())
-    return CheckReport(manifest, tuple(findings), plan, time.monotonic() - started)
+    masked = tuple(environment.masked(finding) for finding in findings)  # a balancer's words
+    return CheckReport(manifest, masked, plan, time.monotonic() - started)
 
 
 def _plan(manifest: Manifest, store: Store | None) -> Plan:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from baton._exceptions import InputError
 from baton.cli.common import Commands, add_command, add_state
+from baton.withheld import withhold
 
 EPILOG = """\
 The dashboard binds to 127.0.0.1 unless --host says otherwise. It prints a one-time login link
@@ -117,12 +118,14 @@ MIN_HOOK_SECRET = 32
 
 
 def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
-    """The deploy webhook's secret from the environment or a file (never the manifest)."""
+    """The deploy webhook's secret from the environment or a file (never the manifest). The
+    variable is taken out of the environment once read, so no command baton starts inherits
+    it."""
     if variable is not None:
-        value = os.environ.get(variable, "")
+        value = os.environ.pop(variable, "")
         if not value:
             raise InputError(f"--hook-secret-env {variable}: the variable is not set or empty")
-        return _long_enough(f"--hook-secret-env {variable}", value.encode())
+        return _long_enough(f"--hook-secret-env {variable}", value)
     if path is not None:
         try:
             value = path.expanduser().read_text(encoding="utf-8").strip()
@@ -130,16 +133,19 @@ def hook_secret(variable: str | None, path: Path | None) -> bytes | None:
             raise InputError(f"--hook-secret-file {path}: cannot read it ({exc})") from None
         if not value:
             raise InputError(f"--hook-secret-file {path}: the file is empty")
-        return _long_enough(f"--hook-secret-file {path}", value.encode())
+        return _long_enough(f"--hook-secret-file {path}", value)
     return None
 
 
-def _long_enough(option: str, secret: bytes) -> bytes:
+def _long_enough(option: str, value: str) -> bytes:
+    """The secret as bytes, once it is long enough; masked in every deploy from now on."""
+    secret = value.encode()
     if len(secret) < MIN_HOOK_SECRET:
         raise InputError(
             f"{option}: the secret is {len(secret)} bytes; use at least {MIN_HOOK_SECRET} "
             "(openssl rand -hex 32)"
         )
+    withhold(value)
     return secret
 
 

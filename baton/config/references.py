@@ -14,10 +14,9 @@ from pathlib import Path
 
 from baton._exceptions import Location, ManifestError
 from baton.config.model import KeyPath, Manifest
+from baton.withheld import MIN_SECRET_CHARS
 
 MAX_SECRET_BYTES = 64 * 1024
-MIN_SECRET_CHARS = 4
-"""Shorter secrets are refused: masking "e" would turn "version" into "v***rsion"."""
 
 
 def check_files(manifest: Manifest) -> None:

@@ -3,14 +3,18 @@ need, and the POST notifications need.
 
 No client library: a health check must not pull one in, and the sandbox's traffic wants each
 request on its own connection, exactly as a new visitor would arrive.
+
+A URL's ``user:password@`` is sent as Basic authorization, never in the Host header, and every
+message shows a URL through :func:`redacted`, without its credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 
 async def get(url: str, timeout: float, *, body: bool = True) -> tuple[int, str]:
@@ -35,7 +39,8 @@ async def _request(
     host = parts.hostname or "localhost"
     port = parts.port or (443 if secure else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    fields = {"Host": parts.netloc, "Connection": "close", "User-Agent": "baton", **headers}
+    fields = {"Host": _host(parts), "Connection": "close", "User-Agent": "baton"}
+    fields.update({**_authorization(parts), **headers})
     if method != "GET":
         fields["Content-Length"] = str(len(payload))
     head = "".join(f"{k}: {v}\r\n" for k, v in fields.items())
@@ -59,5 +64,31 @@ async def _request(
     answer, _, text = response.decode(errors="replace").partition("\r\n\r\n")
     words = answer.split("\r\n", 1)[0].split()
     if len(words) < 2 or not words[1].isdigit():
-        raise ConnectionError(f"no HTTP answer from {url}")
+        raise ConnectionError(f"no HTTP answer from {redacted(url)}")
     return int(words[1]), text.strip()
+
+
+def redacted(url: str, *, path: bool = False) -> str:
+    """``url`` as baton shows it in a message: never its ``user:password@``, nor its query,
+    and by default not its path either (``scheme://host[:port]/…``), since a webhook's path
+    is often its secret (a Slack URL is one); ``path=True`` keeps the path (a health check's,
+    which says what was checked)."""
+    parts = urlsplit(url)
+    if path:
+        shown = parts.path + ("?…" if parts.query else "")
+    else:
+        shown = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{_host(parts)}{shown}"
+
+
+def _host(parts: SplitResult) -> str:
+    """host[:port] as the URL gives them, without the user part."""
+    return parts.netloc.rpartition("@")[2]
+
+
+def _authorization(parts: SplitResult) -> dict[str, str]:
+    """Basic authorization for a URL's ``user:password@``, decoded as a browser does."""
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return {"Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}"}

@@ -1,4 +1,9 @@
-"""Run commands on this machine with ``/bin/sh -c``, as if it were a server."""
+"""Run commands on this machine with ``/bin/sh -c``, as if it were a server.
+
+Every command baton starts here (a local step or hook, a balancer command on this machine)
+gets :func:`child_environment`: baton's own settings and the state's credentials stay with
+baton, so a hook that prints its environment cannot put them in the shared history.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import asyncio
 import codecs
 import contextlib
 import os
+import re
 import signal
 import subprocess
+from collections.abc import Mapping
 
 from baton.config.model import Server
 from baton.drivers._output import KILL_GRACE, OutputCollector, wait_for
@@ -53,7 +60,7 @@ class LocalTransport(Transport):
             *("/bin/sh", "-c", command.line),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, **command.environment} if command.environment else None,
+            env=child_environment(command.environment),
         )
         try:
             if not await wait_for(protocol.done, command.timeout):
@@ -62,6 +69,27 @@ class LocalTransport(Transport):
             return _exit_status(transport.get_returncode())
         finally:
             transport.close()
+
+
+WITHHELD_PREFIX = "BATON_"
+WITHHELD = frozenset({"PGPASSWORD"})
+_STATE_URL = re.compile(
+    r"postgres(?:ql)?://[^\s/?#]*:[^\s/?#]*@|postgres(?:ql)?://\S*[?&]password=", re.I
+)
+"""A PostgreSQL URL with a password, in the user part or the query string."""
+
+
+def child_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without what is baton's alone, plus ``variables`` (the
+    step environment, which the manifest gave on purpose). Left out: every ``BATON_*``
+    (``$BATON_STATE`` may be the state's URL), ``PGPASSWORD``, and any variable holding a
+    PostgreSQL URL with a password (a state URL given as ``--state "$DATABASE_URL"``)."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not (name.startswith(WITHHELD_PREFIX) or name in WITHHELD or _STATE_URL.search(value))
+    }
+    return {**inherited, **variables}
 
 
 async def _kill_group(pid: int, done: asyncio.Future[None]) -> None:

@@ -8,7 +8,7 @@ from baton.clock import SYSTEM_CLOCK, Clock
 from baton.config import HealthCheck
 from baton.config.templates import render
 from baton.drivers import ShellCommand, Transport
-from baton.drivers.http import get
+from baton.drivers.http import get, redacted
 
 MIN_ATTEMPT = 0.05
 """Seconds an attempt gets even when the deadline has (almost) passed: the first attempt runs."""
@@ -40,15 +40,17 @@ async def check_url(
     check: HealthCheck, values: dict[str, object], timeout: float | None = None
 ) -> tuple[bool, str]:
     """One GET of a URL health check from this machine, of at most ``timeout`` seconds
-    (default the check's): (passed, what happened; a timeout says connect or response)."""
+    (default the check's): (passed, what happened; a timeout says connect or response). The
+    URL is shown without its credentials or query."""
     url = render(check.url or "", values, quote=False)
+    shown = redacted(url, path=True)
     try:
         status, _ = await get(url, check.timeout if timeout is None else timeout, body=False)
     except TimeoutError as exc:
-        return False, f"GET {url}: {exc}"
+        return False, f"GET {shown}: {exc}"
     except OSError as exc:
-        return False, f"GET {url}: {exc.__class__.__name__} {exc}".strip()
-    return 200 <= status < 400, f"GET {url}: HTTP {status}"
+        return False, f"GET {shown}: {exc.__class__.__name__} {exc}".strip()
+    return 200 <= status < 400, f"GET {shown}: HTTP {status}"
 
 
 async def wait_until_healthy(

@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from baton._exceptions import LockError, StateWriteError
+from baton._exceptions import BatonError, LockError, StateWriteError
 from baton.checking.findings import require
 from baton.checking.preflight import (
     LOCAL_LOCKS,
@@ -90,12 +90,16 @@ async def run_deploy(
     try:
         drivers = drivers or Drivers.real()
         environment = _ready_here(plan, store, secrets)
-        await wait_for_lock(store, plan.application, lock_wait, drivers.clock)
-        async with opened(plan.manifest, drivers) as reach:
-            load_balancers, connections = reach
-            notes = await balancers_ready(plan.manifest, load_balancers, store)
-            await connections.open_all(plan.manifest.servers)
-            return await _run(plan, store, drivers, reach, [notifier, *sinks], environment, notes)
+        try:
+            await wait_for_lock(store, plan.application, lock_wait, drivers.clock)
+            async with opened(plan.manifest, drivers) as reach:
+                load_balancers, connections = reach
+                notes = await balancers_ready(plan.manifest, load_balancers, store)
+                await connections.open_all(plan.manifest.servers)
+                sinks = [notifier, *sinks]
+                return await _run(plan, store, drivers, reach, sinks, environment, notes)
+        except BatonError as error:  # a balancer's or a server's error may quote a secret
+            raise environment.masked(error) from error.__cause__  # the same error, masked
     finally:
         await notifier.close()
 
@@ -146,14 +150,16 @@ async def _run(
         open_transport=connections.transport,
         open_hook=drivers.open_transport,
         load_balancers=load_balancers,
-        emit=_fan_out([recorder, *sinks], clock),
+        emit=_fan_out([recorder, *sinks], clock, environment),
         journal=_journal(store, plan.application, deploy_id, clock),
         environment=environment,
         clock=clock,
         lock_server=lambda s: locks.hold(s.name, s.address, s.port),
     )
     notes += [taken_over(record, previous) for record in unfinished]
-    result = await _run_recorded(engine, recorder, store, deploy_id, connections, notes)
+    result = await _run_recorded(
+        engine, environment, recorder, store, deploy_id, connections, notes
+    )
     return DeployReport(deploy_id, plan, result)
 
 
@@ -189,6 +195,7 @@ async def wait_for_lock(
 
 async def _run_recorded(
     engine: Engine,
+    environment: StepEnvironment,
     recorder: Recorder,
     store: Store,
     deploy_id: int,
@@ -214,6 +221,7 @@ async def _run_recorded(
             after = await snapshot(engine.load_balancers)
             seen = observed(before, after, tuple(plan.server_order()))
             result = dataclasses.replace(result, observed=seen)
+        result = environment.masked(result)  # the summary, the servers' details: as shown
         status, summary = result.status, result.summary()
     finally:
         flusher.cancel()
@@ -288,11 +296,14 @@ def _started(plan: Plan, deploy_id: int) -> DeployStarted:
     )
 
 
-def _fan_out(sinks: Sequence[EventSink], clock: Clock) -> EventSink:
+def _fan_out(sinks: Sequence[EventSink], clock: Clock, environment: StepEnvironment) -> EventSink:
     """One sink for all; each event stamped with ``clock``'s time, as everything recorded.
-    (An event is made with the system clock's time: on it, nothing needs restamping.)"""
+    (An event is made with the system clock's time: on it, nothing needs restamping.) The
+    one place every event passes: its texts are masked here, so the terminal, the history,
+    the dashboard and the notifications all get them masked."""
 
     def emit(event: Event) -> None:
+        event = environment.masked(event)
         if clock is not SYSTEM_CLOCK:
             event = dataclasses.replace(event, at=clock.time())
         for sink in sinks:

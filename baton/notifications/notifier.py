@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from baton.config.model import Notifications, Webhook
 from baton.drivers import http
@@ -150,19 +149,12 @@ class Notifier:
         self, webhook: Webhook, message: Message, attempt: int, outcome: str, detail: str
     ) -> None:
         entry = NotificationAttempt(
-            time.time(), redacted(webhook.url), message.name, attempt, outcome, detail
+            time.time(), http.redacted(webhook.url), message.name, attempt, outcome, detail
         )
         try:
             self._record(int(self._deploy["deploy_id"]), entry)
         except Exception as exc:  # a notification never fails the deploy
             log.warning("could not record a notification attempt: %s", exc)
-
-
-def redacted(url: str) -> str:
-    """The webhook's scheme, host and port: its path often holds a secret token."""
-    parts = urlsplit(url)
-    hidden = "/…" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{hidden}"
 
 
 def render(format_: str, payload: dict[str, Any]) -> dict[str, Any]:

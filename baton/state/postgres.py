@@ -15,6 +15,7 @@ from typing import Any
 
 from baton._exceptions import StateError
 from baton.state.database import Database, Row
+from baton.withheld import withhold
 
 WRITE_LOCK = 0x6261746F6E  # "baton": the advisory lock every write transaction holds
 CONNECT_TIMEOUT = 10
@@ -26,6 +27,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         self.location = redacted(url)
+        withhold(*_passwords(url))  # masked in every deploy's text, as the manifest's secrets
         try:
             import psycopg
             from psycopg.conninfo import conninfo_to_dict

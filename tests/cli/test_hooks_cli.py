@@ -57,3 +57,31 @@ def test_hooks_run_with_the_step_environment_and_show_like_steps(tmp_path: Path)
     assert "deploy #1 of shop: version 9, serial, failed" in shown
     assert "  local: hooks run on this machine\n    first_thing      succeeded" in shown
     assert "      first 9 prod ***" in shown and "      tagging web2" in shown
+
+
+def test_a_hook_printing_its_environment_records_no_state_url_or_password(
+    tmp_path: Path,
+) -> None:
+    """What baton keeps for itself stays out of the commands it starts: its settings
+    (``$BATON_STATE`` may be a PostgreSQL URL), ``PGPASSWORD``, and any variable holding a
+    PostgreSQL URL with a password; what the manifest gives them still arrives, masked."""
+    manifest = tmp_path / "baton.yml"
+    manifest.write_text(MANIFEST.replace("echo first {version} $MODE $TOKEN", "env"))
+    state = tmp_path / "state"
+    held = {
+        "BATON_STATE": str(state),
+        "PGPASSWORD": "pg-secret-1",
+        "SHOP_DB": "postgresql://baton:db-secret-2@db.internal/baton",
+        "SHOP_DB_QUERY": "postgres://db.internal/baton?user=baton&password=db-secret-3",
+    }
+    environment = {**os.environ, **held, "BATON_TEST_HOOK_TOKEN": "hunter2"}
+    command = [sys.executable, "-m", "baton", "deploy", "-s", "shop", "-f", str(manifest)]
+    run = subprocess.run(
+        [*command, "--version", "9"], capture_output=True, text=True, timeout=60, env=environment
+    )
+    assert run.returncode == 1, run.stderr
+    shown = baton("show", "1", "--output", "--state", str(state)).stdout
+    assert "      MODE=prod" in shown and "      TOKEN=***" in shown
+    for name, value in held.items():
+        assert name not in shown and value not in shown and value not in run.stdout
+    assert "hunter2" not in shown

@@ -1,7 +1,12 @@
 """Step environment and secret masking, with the fake fleet and the local transport."""
 
+import secrets
 from pathlib import Path
 
+import pytest
+
+from baton._exceptions import StateError
+from baton.cli.serve import hook_secret
 from baton.config import Server, parse_manifest
 from baton.drivers import ShellCommand
 from baton.drivers.fake import FakeFleet
@@ -13,6 +18,7 @@ from baton.planning import DeployOptions, Strategy, build_plan
 from baton.settings import Settings
 from baton.state import Store
 from tests.manifests import manifest_text
+from tests.state.test_postgres_url import closed_port
 
 SECRETS = "  environment: {MODE: prod}\n  secrets:\n    TOKEN: {from_env: SHOP_TOKEN}\n"
 
@@ -66,3 +72,25 @@ async def test_a_command_health_check_sees_the_step_environment(tmp_path: Path) 
     plan = build_plan(manifest, Settings(), DeployOptions(version="v1"))
     report = await run_deploy(plan, store)
     assert report.result.status == "succeeded", report.result.summary()
+
+
+async def test_baton_s_own_secrets_are_masked_in_every_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook secret ``baton serve`` read and the password of a PostgreSQL state baton
+    opened are masked like the manifest's secrets: a step that finds them elsewhere (a file,
+    ~/.pgpass) still cannot show them."""
+    hook = secrets.token_hex(32)
+    monkeypatch.setenv("HOOKSEC", hook)
+    hook_secret("HOOKSEC", None)
+    password = f"pg-{secrets.token_hex(8)}"
+    with pytest.raises(StateError):
+        Store(f"postgresql://baton:{password}@127.0.0.1:{closed_port()}/baton")
+    manifest = parse_manifest(manifest_text(1, migration=False, load_balancer=False))
+    fleet = FakeFleet(manifest)
+    fleet.script.on("fetch", output=f"found {hook} and {password}\n")
+    plan = build_plan(manifest, Settings(), DeployOptions("v2", Strategy.SERIAL), [])
+    events: list[Event] = []
+    report = await run_deploy(plan, Store(tmp_path), drivers=fleet.drivers(), sinks=[events.append])
+    assert report.result.status == "succeeded"
+    assert [e.text for e in events if isinstance(e, StepOutput)] == ["found *** and ***\n"]

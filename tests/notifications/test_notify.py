@@ -3,6 +3,7 @@ fleet is the fake one (the webhook is what is under test)."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from baton.config import parse_manifest
@@ -97,3 +98,21 @@ async def test_slack_gets_text_and_a_failed_deploy_says_where_each_server_is(
     assert finished.startswith(f"baton: shop deploy #{deploy_id} (v7, serial) failed: ")
     assert "• web1: succeeded" in finished and "• web2: failed" in finished
     assert finished.endswith(f"/deploys/{deploy_id}")
+
+
+async def test_a_webhook_url_with_credentials_is_sent_as_basic_auth_and_never_shown(
+    tmp_path: Path,
+) -> None:
+    """The Host header is host:port and the user part Basic authorization; what the history
+    says of a receiver that answered something else shows neither the path nor the password."""
+    store = Store(tmp_path)
+    async with receiving(["garbage"]) as receiver:
+        url = f"http://hook:s3cret@127.0.0.1:{receiver.port}/hooks/T0KEN"
+        deploy_id = await deploy(notifying(url), store)
+    shown = f"http://127.0.0.1:{receiver.port}/…"
+    attempts = [(a.target, a.attempt, a.outcome, a.detail) for a in store.notifications(deploy_id)]
+    assert attempts[0] == (shown, 1, "retrying", f"no HTTP answer from {shown}")
+    assert "s3cret" not in str(attempts) and "T0KEN" not in str(attempts)
+    lines = receiver.heads[0].split("\r\n")
+    assert lines[0] == "POST /hooks/T0KEN HTTP/1.1" and f"Host: 127.0.0.1:{receiver.port}" in lines
+    assert f"Authorization: Basic {base64.b64encode(b'hook:s3cret').decode()}" in lines

@@ -14,7 +14,11 @@ import pytest
 from fastapi import FastAPI
 
 from baton.cli.main import main
+from baton.cli.serve import hook_secret
 from baton.clock import Clock
+from baton.config.model import Server
+from baton.drivers.local import LocalTransport
+from baton.drivers.transport import ShellCommand
 from baton.web.hook_signing import baton_signature
 from tests.web.conftest import HOOK_SECRET as SECRET
 from tests.web.fakes import FakeFleet
@@ -157,3 +161,17 @@ def test_serve_refuses_a_secret_shorter_than_32_bytes(
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1
     assert f"{option[1]}: the secret is 31 bytes; use at least 32 (openssl rand -hex 32)" in err
+
+
+async def test_the_secret_variable_is_gone_before_any_command_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Steps, hooks and balancer commands on this machine inherit baton's environment: once
+    read, the webhook's secret is no longer in it, so a hook running ``env`` cannot show it."""
+    secret = secrets.token_hex(32)
+    monkeypatch.setenv("HOOKSEC", secret)
+    assert hook_secret("HOOKSEC", None) == secret.encode()
+    server = Server(name="here", address="localhost", transport="local")
+    printed = await LocalTransport(server).run(ShellCommand("env", timeout=10))
+    assert printed.ok and "PATH=" in printed.output
+    assert "HOOKSEC" not in printed.output and secret not in printed.output
