@@ -16,6 +16,10 @@ import contextlib
 import ssl
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from baton.withheld import host_and_port, redacted
+
+__all__ = ["get", "post", "redacted"]
+
 
 async def get(url: str, timeout: float, *, body: bool = True) -> tuple[int, str]:
     """(status, body) of a GET to ``url``, no redirects followed; ``body=False`` reads only the
@@ -39,7 +43,7 @@ async def _request(
     host = parts.hostname or "localhost"
     port = parts.port or (443 if secure else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    fields = {"Host": _host(parts), "Connection": "close", "User-Agent": "baton"}
+    fields = {"Host": host_and_port(parts), "Connection": "close", "User-Agent": "baton"}
     fields.update({**_authorization(parts), **headers})
     if method != "GET":
         fields["Content-Length"] = str(len(payload))
@@ -66,24 +70,6 @@ async def _request(
     if len(words) < 2 or not words[1].isdigit():
         raise ConnectionError(f"no HTTP answer from {redacted(url)}")
     return int(words[1]), text.strip()
-
-
-def redacted(url: str, *, path: bool = False) -> str:
-    """``url`` as baton shows it in a message: never its ``user:password@``, nor its query,
-    and by default not its path either (``scheme://host[:port]/…``), since a webhook's path
-    is often its secret (a Slack URL is one); ``path=True`` keeps the path (a health check's,
-    which says what was checked)."""
-    parts = urlsplit(url)
-    if path:
-        shown = parts.path + ("?…" if parts.query else "")
-    else:
-        shown = "/…" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{_host(parts)}{shown}"
-
-
-def _host(parts: SplitResult) -> str:
-    """host[:port] as the URL gives them, without the user part."""
-    return parts.netloc.rpartition("@")[2]
 
 
 def _authorization(parts: SplitResult) -> dict[str, str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from baton.planning.actions import Action, Phase, Wave
 from baton.planning.plan import Plan, Strategy
+from baton.withheld import redacted
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def _canary_lines(plan: Plan) -> list[str]:
     if not plan.canary:
         return [f"  automatic rollback: {rollback}"] if plan.auto_rollback else []
     verify = plan.manifest.deploy.verify
-    probe = verify.url or verify.command
+    probe = redacted(verify.url, path=True) if verify.url else verify.command
     wave = next(w for w in plan.waves if w.final)
     names = ", ".join(sp.server.name for sp in wave.servers)
     return [

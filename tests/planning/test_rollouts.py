@@ -274,3 +274,11 @@ def test_restricting_a_plan_keeps_its_shape_for_the_servers_named() -> None:
         ["web4"],
     ]
     assert cut.batches == (2, 1) and cut.server_order() == ["web1", "web2", "web4"]
+
+
+def test_the_plan_shows_a_probe_url_without_its_credentials() -> None:
+    probe = "http://ops:s3cret-pass@{address}/health?token=abc123"
+    text = manifest_text(3) + f"  verify:\n    url: {probe}\n    duration: 5\n"
+    shown = render_plan(build_plan(parse_manifest(text), Settings(canary=parse_canary("1")), V2))
+    assert "(probe: http://{address}/health?…)" in shown
+    assert "s3cret-pass" not in shown and "abc123" not in shown
