@@ -111,3 +111,40 @@ def test_completion_needs_a_known_shell(capsys: pytest.CaptureFixture[str]) -> N
         main(["completion", "tcsh"])
     assert exit_.value.code == 2
     assert "invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in capsys.readouterr().err
+
+
+HOSTILE = "shop$(touch PWNED)"
+"""An application name that runs a command when the shell reads it unquoted."""
+
+
+def save_script(directory: Path, shell_name: str) -> None:
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        assert main(["completion", shell_name]) == 0
+    (directory / f"baton.{shell_name}").write_text(output.getvalue())
+
+
+def test_a_name_the_manifest_cannot_hold_is_never_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "baton.yml").write_text(f"application: '{HOSTILE}'\n")
+    save_script(tmp_path, "bash")
+    assert bash(tmp_path, "baton", "check", "-s", "") == []
+    monkeypatch.chdir(tmp_path)
+    assert candidates(build_parser(), ["deploy", "-s", "sh"]) == []  # zsh and fish ask the same
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_bash_quotes_what_it_inserts(tmp_path: Path) -> None:
+    """Whatever ``baton __complete`` answers (here a stand-in that answers the hostile name),
+    the line bash builds from it and runs on Enter holds it as one plain word."""
+    save_script(tmp_path, "bash")
+    stand_in = tmp_path / "bin" / "baton"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\nprintf '%s\\n' '{HOSTILE}'\n")
+    stand_in.chmod(0o755)
+    script = (
+        f"PATH={stand_in.parent}:$PATH; source baton.bash; COMP_WORDS=(baton check -s sh); "
+        "COMP_CWORD=3; _baton; eval \"printf '%s\\n' ${COMPREPLY[0]}\""
+    )
+    assert shell(tmp_path, "bash", "--norc", "-c", script) == [HOSTILE]
+    assert not (tmp_path / "PWNED").exists()
