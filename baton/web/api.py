@@ -243,7 +243,7 @@ async def list_deploys(
     if application is not None:
         dashboard.manifest(application)
     records = dashboard.store.deploys(application, limit, status=status, offset=offset)
-    return [views.deploy_row(r) for r in records]
+    return views.deploy_rows(dashboard.store, records)
 
 
 @router.get(

@@ -64,3 +64,28 @@ def test_without_an_earlier_success_it_says_why_there_is_no_rollback(
     assert f"automatic rollback: none: {why}\n" in capsys.readouterr().out
     assert main(["deploy", *arguments, "--version", "v2", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["rollback"] == {"note": why}
+
+
+def test_history_marks_the_rolled_back_deploy_and_its_rollback(
+    shop: tuple[FakeFleet, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet, arguments = shop
+    assert main(["deploy", *arguments, "--version", "v1", "--quiet"]) == 0
+    fleet.script.on(r"^web1: probe", exit_status=1)
+    assert main(["deploy", *arguments, "--version", "v2", "--quiet"]) == 1
+    state = arguments[4:]
+    capsys.readouterr()
+    assert main(["history", "-s", "shop", *state]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[0] for row in rows] == ["#3", "#2", "#1"]
+    assert rows[0].endswith("  rollback of #2") and " v1 " in rows[0]
+    assert rows[1].endswith("  rolled back by #3") and " failed " in rows[1]
+    assert "rollback" not in rows[2] and "rolled" not in rows[2]
+    assert main(["history", "-s", "shop", *state, "--json"]) == 0
+    links = [
+        (d["id"], d["rollback_of"], d["rolled_back_by"])
+        for d in json.loads(capsys.readouterr().out)
+    ]
+    assert links == [(3, 2, None), (2, None, 3), (1, None, None)]
+    assert main(["history", "-s", "shop", *state, "-n", "1"]) == 0  # #2 not listed
+    assert capsys.readouterr().out.rstrip().endswith("  rollback of #2")
