@@ -110,7 +110,8 @@ class SettingChange(BaseModel):
 class DeployRequest(BaseModel):
     """One-off options; a missing or null field means "use the application's setting".
 
-    Strict, as the schema says: ``"run_migrations": 0`` is refused, never read as false."""
+    Each field is the JSON type the schema says: ``"run_migrations": 0`` is refused (422),
+    never read as false."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     version: Version = None
