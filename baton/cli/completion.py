@@ -6,11 +6,17 @@ flags come from the argument parser, so new ones complete without touching this 
 values come from where they live: setting keys from :mod:`baton.settings`, application names
 from the manifest (``-f`` or ./baton.yml), deploy ids from the history in the state directory.
 A single line ``:files`` asks the shell to complete a path.
+
+A candidate is inserted into the command line the operator then runs, so an application name
+that the manifest could not hold (``shop$(touch PWNED)``) is never offered, and each script
+quotes what it inserts all the same (bash by ``printf %q``; zsh's ``compadd`` and fish quote
+by themselves).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,10 @@ _baton() {
         COMPREPLY=()
     elif [[ -n $candidates ]]; then
         mapfile -t COMPREPLY <<< "$candidates"
+        local i
+        for i in "${!COMPREPLY[@]}"; do
+            printf -v 'COMPREPLY[i]' '%q' "${COMPREPLY[i]}"
+        done
     else
         COMPREPLY=()
     fi
@@ -202,15 +212,20 @@ def _names_a_path(metavar: object) -> bool:
 
 
 def _applications(manifest: Path) -> list[str]:
-    """The application the manifest describes (read without validating it)."""
+    """The application the manifest describes, read without validating the rest of it, when
+    its name is one the manifest may hold."""
     import yaml
+
+    from baton.config.values import NAME_LENGTH, NAME_PATTERN
 
     try:
         data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return []
     name = data.get("application") if isinstance(data, dict) else None
-    return [name] if isinstance(name, str) else []
+    if not isinstance(name, str) or len(name) > NAME_LENGTH:
+        return []
+    return [name] if re.fullmatch(NAME_PATTERN, name) else []
 
 
 def _deploy_ids(values: dict[str, str]) -> list[str]:

@@ -276,7 +276,8 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[str, str]) -> int:
-    """The deploy, then the library's automatic rollback when it failed and its plan asks."""
+    """The deploy, then the library's automatic rollback when it failed and its plan asks.
+    Its exit status is the deploy's, but 130 when Ctrl-C stopped either of them."""
     from baton.execution.rollback import roll_back_if_needed
 
     report = _run(args, store, plan, secrets)
@@ -290,6 +291,8 @@ def _deploy(args: argparse.Namespace, store: Store, plan: Plan, secrets: dict[st
             print(f"automatic rollback: none: {rollback.note}")
     if args.json:
         print_json(result)
+    if result.get("rollback", {}).get("status") == "cancelled":  # Ctrl-C during the rollback
+        return 130
     return {"succeeded": 0, "cancelled": 130}.get(report.result.status, 1)
 
 

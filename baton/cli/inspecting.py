@@ -102,20 +102,29 @@ def _clock(stamp: float) -> str:
 
 
 def show_history(args: argparse.Namespace) -> int:
+    """Past deploys, newest first; an automatic rollback and the deploy it rolled back are
+    marked on both rows, as ``show`` marks them."""
+    from baton.execution.rollback import rollback_marks
+
     store = open_store(args, read_only=True)
     records = store.deploys(args.app, args.limit)
+    marks = rollback_marks(store, records)
     if args.json:
-        print_json([r.summary_dict() for r in records])
+        print_json([{**r.summary_dict(), **marks[r.id]._asdict()} for r in records])
         return 0
     if not records:
         print(nothing_found(f"no deploys of {args.app}", store))
     for r in records:
         took = f"{r.duration:.1f}s" if r.duration is not None else "running"
-        print(
-            f"#{r.id:<5} {_when(r.started_at)}  {r.version:<20} {r.strategy:<8} "
-            f"{r.status:<10} {took}"
-        )
+        row = f"#{r.id:<5} {_when(r.started_at)}  {r.version:<20} {r.strategy:<8} {r.status:<10}"
+        print(f"{row} {took}{_marks(*marks[r.id])}")
     return 0
+
+
+def _marks(rollback_of: int | None, rolled_back_by: int | None) -> str:
+    of = f"  rollback of #{rollback_of}" if rollback_of is not None else ""
+    by = f"  rolled back by #{rolled_back_by}" if rolled_back_by is not None else ""
+    return of + by
 
 
 def show_deploy(args: argparse.Namespace) -> int:

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from baton.config.validation import Check
 
-Name = Annotated[
-    str, Check("StringConstraints", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_LENGTH = 64
+"""An application's (or a server's) name: nothing a shell or a URL treats specially."""
+Name = Annotated[str, Check("StringConstraints", pattern=NAME_PATTERN, max_length=NAME_LENGTH)]
 Seconds = Annotated[int, Check("Field", ge=0, le=86_400)]
 PositiveSeconds = Annotated[float, Check("Field", gt=0, le=86_400)]
 FilePath = Annotated[Path, Check("Field", strict=False), Check("AfterValidator", Path.expanduser)]

@@ -132,7 +132,8 @@ class Engine:
             transports, self._transports = list(self._transports.values()), {}
             await asyncio.gather(*(t.close() for t in transports), return_exceptions=True)
         await finishing(self._read_back_all())
-        return DeployResult(tuple(self._outcomes[name] for name in self.plan.server_order()))
+        outcomes = tuple(self._outcomes[name] for name in self.plan.server_order())
+        return DeployResult(outcomes, observed=tuple(self._rotation.late_traffic.lines))
 
     async def run_phase(self, point: str) -> str | None:
         """Run the plan's deploy-wide phase ``point`` (first_thing, last_thing, on_failure);

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from baton._exceptions import InputError
 from baton.drivers.bundle import Drivers
@@ -59,12 +60,30 @@ def rollback_plan(report: DeployReport, store: Store) -> Plan | str:
     )
 
 
-def rollback_links(store: Store, record: DeployRecord) -> tuple[int | None, int | None]:
-    """(the deploy ``record`` rolled back automatically, the deploy that rolled it back)."""
+class RollbackLinks(NamedTuple):
+    rollback_of: int | None
+    """The deploy this one rolled back automatically."""
+    rolled_back_by: int | None
+    """The deploy that rolled this one back automatically."""
+
+
+def rollback_links(store: Store, record: DeployRecord) -> RollbackLinks:
+    return rollback_marks(store, [record])[record.id]
+
+
+def rollback_marks(store: Store, records: Sequence[DeployRecord]) -> dict[int, RollbackLinks]:
+    """The rollback links of each of ``records`` (a page of history), found among the records
+    and, for an application with a failed one (only a failed deploy is rolled back), its
+    latest deploys."""
+    failed = {r.application for r in records if r.status == "failed"}
+    later = [*records, *(d for app in failed for d in store.deploys(app, limit=LINK_SEARCH))]
+    by = {d.plan["rollback_of"]: d.id for d in later if isinstance(d.plan.get("rollback_of"), int)}
+    return {r.id: RollbackLinks(_rollback_of(r), by.get(r.id)) for r in records}
+
+
+def _rollback_of(record: DeployRecord) -> int | None:
     of = record.plan.get("rollback_of")
-    later = store.deploys(record.application, limit=LINK_SEARCH)
-    by = next((d.id for d in later if d.plan.get("rollback_of") == record.id), None)
-    return (of if isinstance(of, int) else None), by
+    return of if isinstance(of, int) else None
 
 
 async def roll_back_if_needed(

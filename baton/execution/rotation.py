@@ -28,8 +28,10 @@ from baton.execution.events import (
     StageChanged,
     Warned,
 )
+from baton.execution.observed import LateTraffic
 from baton.execution.result import ServerOutcome
 from baton.planning import Plan
+from baton.planning.values import wait_seconds
 
 READ_BACK_TRIES, READ_BACK_PAUSE = 5, 0.5
 """A read-back is tried 5 times, 0.5 s apart, before it counts as failed: a balancer that is
@@ -180,6 +182,8 @@ class Rotation:
         self.read_back = ReadBack(load_balancers, emit, clock)
         self._out: dict[str, set[str]] = {}
         self._notes: dict[str, list[str]] = {}
+        removal_wait = wait_seconds(plan.values, "wait_after_removing_servers")
+        self.late_traffic = LateTraffic(load_balancers, removal_wait)
 
     def out_of(self, server: str) -> set[str]:
         """The balancers ``server`` is out of, as baton left it."""
@@ -199,6 +203,7 @@ class Rotation:
 
     async def add(self, server: str, names: tuple[str, ...]) -> None:
         self._stage(server, Stage.REJOINING_ROTATION)
+        await self.late_traffic.rejoining(server)
         for name in names:
             await finishing(self._change(server, name, Change.ADD))
 
@@ -235,8 +240,10 @@ class Rotation:
 
     async def confirm_out(self, server: str, when: str) -> None:
         """Confirm ``server`` is still out of every balancer that took it out (a balancer that
-        restarted may have put it back): take it out again and say so, or raise."""
+        restarted may have put it back): take it out again and say so, or raise. The first
+        time after a removal (its wait over), count what the server answers from then on."""
         out = sorted(self.out_of(server))
+        await self.late_traffic.drained(server, out)
         for note in await self.read_back.confirm_out(server, out, when):
             self.notes(server).append(note)
             self._emit(Warned(message=note))

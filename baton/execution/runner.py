@@ -220,7 +220,7 @@ async def _run_recorded(
             result = await _run_with_hooks(engine)
             after = await snapshot(engine.load_balancers)
             seen = observed(before, after, tuple(plan.server_order()))
-            result = dataclasses.replace(result, observed=seen)
+            result = dataclasses.replace(result, observed=(*seen, *result.observed))
         result = environment.masked(result)  # the summary, the servers' details: as shown
         status, summary = result.status, result.summary()
     finally:

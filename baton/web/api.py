@@ -47,20 +47,22 @@ VERSION_SCHEMA = {"type": "string", "pattern": f"^$|{VERSION_PATTERN.pattern}"}
 Version = Annotated[
     str | None,
     Field(description="default: a UTC timestamp"),
-    WithJsonSchema(VERSION_SCHEMA),
+    WithJsonSchema({"anyOf": [VERSION_SCHEMA, {"type": "null"}]}),
 ]
 
 
+_BATCH_SIZE = r"(0*(100|[1-9][0-9]?)%|0*[1-9][0-9]{0,3})"
+"""A count from 1, or a percentage from 1% to 100%, as :func:`baton.settings.parse_ramp` takes."""
 BATCH_SCHEMA = {
     "type": "string",
-    "pattern": r"^ *([0-9]{1,4}%?( *, *[0-9]{1,4}%?){0,19})? *$",
+    "pattern": rf"^ *({_BATCH_SIZE}( *, *{_BATCH_SIZE}){{0,19}})? *$",
 }
-"""The spelling of a batch size or ramp (blank: the setting, as the form sends it); its values
-(1-100%, increasing) are checked on use."""
+"""A batch size or ramp (blank: the setting, as the form sends it). What it cannot say is
+checked on use (400): that a ramp increases, and that batches are serial."""
 Batch = Annotated[
     str | None,
     Field(description="2, 25% or a ramp 1,25%,50% (serial); default: deploy.batch_size"),
-    WithJsonSchema(BATCH_SCHEMA),
+    WithJsonSchema({"anyOf": [BATCH_SCHEMA, {"type": "null"}]}),
 ]
 
 
@@ -94,16 +96,24 @@ router = APIRouter(
 
 class SettingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: str = Field(
-        description=f"as the CLI takes: {BOOLEAN_WORDS} for a switch, a whole number for a "
-        "count; a value the key does not take is 400 (the schema cannot tie it to the key)"
-    )
+    value: Annotated[
+        str,
+        Field(
+            description=f"as the CLI takes: {BOOLEAN_WORDS} for a switch, a whole number for "
+            "a count; a value the key does not take is 400 (the schema cannot tie it to the "
+            "key), and no key takes a blank one"
+        ),
+        WithJsonSchema({"type": "string", "pattern": r"\S"}),
+    ]
 
 
 class DeployRequest(BaseModel):
-    """One-off options; a missing or null field means "use the application's setting"."""
+    """One-off options; a missing or null field means "use the application's setting".
 
-    model_config = ConfigDict(extra="forbid")
+    Each field is the JSON type the schema says: ``"run_migrations": 0`` is refused (422),
+    never read as false."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
     version: Version = None
     strategy: Literal["serial", "parallel"] | None = None
     run_migrations: bool | None = None
@@ -234,7 +244,7 @@ async def list_deploys(
     if application is not None:
         dashboard.manifest(application)
     records = dashboard.store.deploys(application, limit, status=status, offset=offset)
-    return [views.deploy_row(r) for r in records]
+    return views.deploy_rows(dashboard.store, records)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from typing import Any
 from baton.config import LoadBalancer, Manifest
 from baton.drivers import Membership
 from baton.execution import Drivers
-from baton.execution.rollback import rollback_links
+from baton.execution.rollback import rollback_marks
 from baton.history.timeline import DeployTimeline, timeline_of
 from baton.planning import DeployOptions, Strategy, plan_to_dict
 from baton.planning.profiles import describe_profile, with_profile
@@ -115,7 +115,7 @@ async def application_detail(dashboard: Dashboard, manifest: Manifest) -> Json:
         "pending_deploy": _pending(dashboard, app),
         "queued_start": _queued_start(dashboard, app),
         "profiles": _profiles(dashboard, app),
-        "recent_deploys": [deploy_row(r) for r in dashboard.store.deploys(app, 10)],
+        "recent_deploys": deploy_rows(dashboard.store, dashboard.store.deploys(app, 10)),
     }
 
 
@@ -151,6 +151,12 @@ def deploy_row(record: DeployRecord) -> Json:
     return record.summary_dict()
 
 
+def deploy_rows(store: Store, records: list[DeployRecord]) -> list[Json]:
+    """History rows, each with the automatic rollback it was or that rolled it back."""
+    marks = rollback_marks(store, records)
+    return [{**deploy_row(r), **marks[r.id]._asdict()} for r in records]
+
+
 def deploy_detail(store: Store, record: DeployRecord) -> Json:
     steps = store.step_results(record.id)
     servers = []
@@ -161,16 +167,13 @@ def deploy_detail(store: Store, record: DeployRecord) -> Json:
                 "steps": [vars(s) for s in steps if s.server == result.server],
             }
         )
-    rollback_of, rolled_back_by = rollback_links(store, record)
     return {
-        **deploy_row(record),
+        **deploy_rows(store, [record])[0],
         "servers": servers,
         "server_order": record.plan.get("servers", []),
         "plan": record.plan,
         "local_hooks": [vars(s) for s in steps if s.server not in {r["server"] for r in servers}],
         "notifications": [vars(a) for a in store.notifications(record.id)],
-        "rollback_of": rollback_of,
-        "rolled_back_by": rolled_back_by,
     }
 
 
@@ -185,7 +188,7 @@ def history_page(store: Store, application: str | None, status: str | None, page
     offset = (page - 1) * HISTORY_PAGE
     records = store.deploys(application, HISTORY_PAGE, status=status, offset=offset)
     return {
-        "deploys": [deploy_row(r) for r in records],
+        "deploys": deploy_rows(store, records),
         "total": total,
         "page": page,
         "pages": max((total + HISTORY_PAGE - 1) // HISTORY_PAGE, 1),

@@ -111,3 +111,91 @@ def test_completion_needs_a_known_shell(capsys: pytest.CaptureFixture[str]) -> N
         main(["completion", "tcsh"])
     assert exit_.value.code == 2
     assert "invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in capsys.readouterr().err
+
+
+HOSTILE = "shop$(touch PWNED)"
+"""An application name that runs a command when the shell reads it unquoted."""
+
+
+def save_script(directory: Path, shell_name: str) -> None:
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        assert main(["completion", shell_name]) == 0
+    (directory / f"baton.{shell_name}").write_text(output.getvalue())
+
+
+def test_a_name_the_manifest_cannot_hold_is_never_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "baton.yml").write_text(f"application: '{HOSTILE}'\n")
+    save_script(tmp_path, "bash")
+    assert bash(tmp_path, "baton", "check", "-s", "") == []
+    monkeypatch.chdir(tmp_path)
+    assert candidates(build_parser(), ["deploy", "-s", "sh"]) == []  # zsh and fish ask the same
+    assert not (tmp_path / "PWNED").exists()
+
+
+SETUP = {
+    "bash": (["bash", "--norc", "-i"], "source baton.bash"),
+    "zsh": (["zsh", "-f", "-i"], "autoload -U compinit; compinit -u; source baton.zsh"),
+    "fish": (["fish", "--no-config", "-i"], "source baton.fish"),
+}
+
+
+@pytest.mark.parametrize("shell_name", SETUP)
+def test_tab_then_enter_runs_nothing_from_a_candidate(tmp_path: Path, shell_name: str) -> None:
+    """The attack as an operator meets it: an interactive shell on a terminal, ``baton check -s
+    sh``, TAB, Enter. Whatever ``baton __complete`` answers (here a stand-in answering the
+    hostile name), the shell inserts it quoted: baton gets it as one word and nothing runs."""
+    save_script(tmp_path, shell_name)
+    stand_in = tmp_path / "bin" / "baton"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        "#!/bin/sh\nif [ \"$1\" = __complete ]; then printf '%s\\n' '" + HOSTILE + "'\n"
+        "else printf '%s\\n' \"$@\" > ran; fi\n"
+    )
+    stand_in.chmod(0o755)
+    command, setup = SETUP[shell_name]
+    path = f"{stand_in.parent}:{os.environ['PATH']}"
+    with Terminal(command, tmp_path, {**os.environ, "PATH": path, "HOME": str(tmp_path)}) as term:
+        term.type(f"{setup}; echo RE''ADY\r", until="READY\r\n")
+        term.type("baton check -s sh\t", until="PWNED")
+        term.type("\recho DO''NE\r", until="DONE\r\n")
+    assert (tmp_path / "ran").read_text() == f"check\n-s\n{HOSTILE}\n"
+    assert not (tmp_path / "PWNED").exists()
+
+
+class Terminal:
+    """A program on a pseudo-terminal in ``directory``; :meth:`type` sends keys and reads its
+    output until a text shows (the test fails after 15 s without it)."""
+
+    def __init__(self, command: list[str], directory: Path, environment: dict[str, str]) -> None:
+        self.command, self.directory, self.environment = command, directory, environment
+        self.output = ""
+
+    def __enter__(self) -> Terminal:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the shell
+            os.chdir(self.directory)
+            os.execvpe(self.command[0], self.command, {**self.environment, "TERM": "dumb"})
+        return self
+
+    def type(self, keys: str, until: str) -> None:
+        import select
+        import time
+
+        start = len(self.output)
+        os.write(self.fd, keys.encode())
+        deadline = time.monotonic() + 15
+        while until not in self.output[start:]:
+            assert time.monotonic() < deadline, f"{until!r} never came: {self.output!r}"
+            if select.select([self.fd], [], [], 0.1)[0]:
+                self.output += os.read(self.fd, 4096).decode(errors="replace")
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)

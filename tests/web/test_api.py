@@ -15,7 +15,7 @@ from baton.config import load_manifest
 from baton.state import Store
 from baton.web import Credentials, create_app
 from tests.manifests import manifest_text
-from tests.web.conftest import API_TOKEN, BASE_URL
+from tests.web.conftest import API_TOKEN, BASE_URL, LOGIN_TOKEN
 from tests.web.fakes import FakeFleet
 
 
@@ -247,3 +247,14 @@ async def test_a_failed_deploy_started_here_is_rolled_back_and_linked(
     rollback = (await api.get(f"/api/deploys/{newest['id']}")).json()
     assert rollback["rollback_of"] == bad["deploy_id"]
     assert [s["server"] for s in rollback["servers"]] == ["web1", "web2"]  # what 2.0 changed
+    rows = {r["id"]: r for r in (await api.get("/api/deploys")).json()}
+    assert rows[bad["deploy_id"]]["rolled_back_by"] == newest["id"]
+    assert rows[newest["id"]]["rollback_of"] == bad["deploy_id"]
+    assert (
+        rows[good["deploy_id"]]["rollback_of"] is rows[good["deploy_id"]]["rolled_back_by"] is None
+    )
+    await api.get(f"/login?token={LOGIN_TOKEN}")
+    for page in ("/history", "/apps/shop"):
+        text = (await api.get(page)).text
+        assert f"rolled back by #{newest['id']}</a>" in text, page
+        assert f"rollback of #{bad['deploy_id']}</a>" in text, page

@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
+from jsonschema import Draft202012Validator
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
@@ -36,9 +37,13 @@ BOUNDED = settings(
 )
 
 
-BATCH_REFUSALS = ("batch '", "--batch and --parallel", "a ramp must not shrink")
-"""How a plan refuses batches the schema's pattern lets through: 0, over 100%, a shrinking
-ramp, or batches with the parallel strategy."""
+BATCH_REFUSALS = (
+    "a ramp's sizes must increase",
+    "--batch and --parallel",
+    "a ramp must not shrink",
+)
+"""How a plan refuses batches the schema's pattern lets through: a ramp whose sizes do not
+increase, or whose batches shrink, or batches with the parallel strategy."""
 
 
 def cross_field(case: Any, response: Any) -> list[Any]:
@@ -122,6 +127,61 @@ def test_sequences_that_follow_a_deploys_links(api_schema: OpenApiSchema) -> Non
         except FlakyStrategyDefinition:
             if attempt == 2:
                 raise
+
+
+def validator(raw: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
+    """``schema`` (which may point into the document's components) as the document means it."""
+    return Draft202012Validator({**schema, "components": raw["components"]})
+
+
+@pytest.mark.parametrize(
+    ("batch", "accepted"),
+    [
+        *[("", True), ("2", True), ("100%", True), ("1,25%,50%", True), ("007", True)],
+        *[("0", False), ("101%", False), ("1,0", False), ("250%", False), ("0%", False)],
+    ],
+)
+async def test_the_schema_allows_a_batch_exactly_when_the_plan_takes_it(
+    api: httpx.AsyncClient, batch: str, accepted: bool
+) -> None:
+    raw = (await api.get("/api/openapi.json")).json()
+    (parameter,) = [
+        p
+        for p in raw["paths"]["/api/apps/{application}/plan"]["get"]["parameters"]
+        if p["name"] == "batch"
+    ]
+    answer = await api.get("/api/apps/shop/plan", params={"batch": batch})
+    assert validator(raw, parameter["schema"]).is_valid(batch) is accepted
+    assert (answer.status_code == 200) is accepted, answer.text
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        *[({"batch": None, "version": None}, True), ({"run_migrations": False}, True)],
+        *[({"batch": "150%"}, False), ({"batch": 2}, False), ({"run_migrations": 0}, False)],
+    ],
+)
+async def test_the_schema_allows_a_deploy_request_exactly_when_the_route_takes_it(
+    api: httpx.AsyncClient, body: dict[str, Any], accepted: bool
+) -> None:
+    raw = (await api.get("/api/openapi.json")).json()
+    content = raw["paths"]["/api/apps/{application}/deploys"]["post"]["requestBody"]["content"]
+    answer = await api.post("/api/apps/shop/deploys", json=body)
+    assert validator(raw, content["application/json"]["schema"]).is_valid(body) is accepted
+    assert (answer.status_code == 202) is accepted, answer.text
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("off", True), ("", False), ("  ", False)])
+async def test_the_schema_refuses_a_blank_setting_as_the_route_does(
+    api: httpx.AsyncClient, value: str, accepted: bool
+) -> None:
+    raw = (await api.get("/api/openapi.json")).json()
+    route = raw["paths"]["/api/apps/{application}/settings/{key}"]["put"]
+    schema = route["requestBody"]["content"]["application/json"]["schema"]
+    answer = await api.put("/api/apps/shop/settings/deploy.parallel", json={"value": value})
+    assert validator(raw, schema).is_valid({"value": value}) is accepted
+    assert (answer.status_code == 200) is accepted, answer.text
 
 
 def test_the_schema_declares_links_from_a_started_deploy(live: LiveServer) -> None:
