@@ -12,56 +12,14 @@ from the file.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import NginxBalancer
 from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost, last_words
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+from baton.drivers.nginx_upstream import Upstream, parse_upstream
 
 DRAIN_POLL = 0.1
-_UPSTREAM = re.compile(r"\bupstream\s+(?P<name>[^\s{]+)\s*\{(?P<body>[^{}]*)\}")
-_SERVER = re.compile(r"(?<![\w-])server\s+(?P<member>[^\s;]+)(?P<params>[^;]*);")
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """The upstream block of a file's text: where it is and each member's ``down`` mark."""
-
-    text: str
-    start: int
-    end: int
-    down: dict[str, bool]
-
-    def with_mark(self, member: str, down: bool) -> str:
-        """The file's text with ``member`` marked down (or not); everything else untouched."""
-
-        def rewrite(match: re.Match[str]) -> str:
-            if match["member"] != member:
-                return match[0]
-            params = [p for p in match["params"].split() if p != "down"]
-            params += ["down"] if down else []
-            return "server " + " ".join([member, *params]) + ";"
-
-        body = _SERVER.sub(rewrite, self.text[self.start : self.end])
-        return self.text[: self.start] + body + self.text[self.end :]
-
-
-def parse_upstream(text: str, name: str) -> Upstream | None:
-    """The upstream called ``name`` in ``text``, or None when there is none."""
-    for match in _UPSTREAM.finditer(_without_comments(text)):
-        if match["name"] == name:
-            body = match["body"]
-            down = {m["member"]: "down" in m["params"].split() for m in _SERVER.finditer(body)}
-            return Upstream(text, match.start("body"), match.end("body"), down)
-    return None
-
-
-def _without_comments(text: str) -> str:
-    """``text`` with each comment blanked out, so offsets still point into the original."""
-    return re.sub(r"#[^\n]*", lambda m: " " * len(m[0]), text)
 
 
 class NginxDriver(LoadBalancerDriver):

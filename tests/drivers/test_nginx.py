@@ -101,6 +101,50 @@ async def test_unknown_members_and_upstreams_are_refused(
     assert "down" not in nginx.upstream_file.read_text()
 
 
+def commented_upstream(servers: Servers) -> str:
+    """The upstream file with comments before, inside and after the block, on every member,
+    the two of issue 21 among them (one names the member below it)."""
+    a, b, c = (servers[name].where for name in "abc")
+    return (
+        f"# server {a} used to be here; upstream app {{ server {a}; }}\n"
+        f"upstream app {{  # server {c} down;\n"
+        "    # this server is flaky\n"
+        f"    server {a};  # server {b} down;\n"
+        "    # server 10.0.0.3:8000 is on the old rack\n"
+        f"    # server {b} is on the old rack\n"
+        f"    server {b} max_fails=1; # weight=2\n"
+        f"    server {c} # ends below;\n"
+        "    ;\n"
+        "}\n"
+        f"# after the block: server {c} down;\n"
+    )
+
+
+@pytest.mark.parametrize("member", ["a", "b", "c"])
+async def test_comments_in_the_upstream_file_are_kept_and_the_right_member_changes(
+    nginx: NginxProcess, name_servers: Servers, member: str
+) -> None:
+    text = commented_upstream(name_servers)
+    nginx.upstream_file.write_text(text)
+    driver = NginxDriver(nginx_balancer(nginx, name_servers))
+    where = name_servers[member].where
+    marked = {
+        "a": (f"server {where};  #", f"server {where} down;  #"),
+        "b": (f"server {where} max_fails=1;", f"server {where} max_fails=1 down;"),
+        "c": (f"server {where} # ends", f"server {where} down # ends"),
+    }[member]
+
+    await driver.remove(member)
+    assert nginx.upstream_file.read_text() == text.replace(*marked)
+    assert await driver.membership() == {n: OUT if n == member else IN for n in "abc"}
+    assert set(await served_by(nginx)) == set("abc") - {member}
+
+    await driver.add(member)
+    assert nginx.upstream_file.read_text() == text
+    assert set(await served_by(nginx)) == set("abc")
+    await driver.close()
+
+
 def test_parsing_keeps_parameters_and_comments() -> None:
     text = "# managed\nupstream app {\n  server 10.0.0.1:80 weight=2; # one\n  server x down;\n}\n"
     upstream = parse_upstream(text, "app")
