@@ -51,17 +51,26 @@ class LocalTransport(Transport):
         transport, protocol = await loop.subprocess_exec(
             lambda: _Protocol(output),
             *("/bin/sh", "-c", command.line),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if command.input else subprocess.DEVNULL,
             start_new_session=True,
             env={**os.environ, **command.environment} if command.environment else None,
         )
         try:
+            _feed(transport, command.input)
             if not await wait_for(protocol.done, command.timeout):
                 await _kill_group(transport.get_pid(), protocol.done)
                 return None
             return _exit_status(transport.get_returncode())
         finally:
             transport.close()
+
+
+def _feed(transport: asyncio.SubprocessTransport, text: str) -> None:
+    """Write ``text`` to the command's stdin and close it (a command that ends early is fine)."""
+    if stdin := transport.get_pipe_transport(0):
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(text.encode())
+        stdin.close()
 
 
 async def _kill_group(pid: int, done: asyncio.Future[None]) -> None:

@@ -4,7 +4,9 @@ nginx has no runtime API, so a change is an edit of that file followed by a grac
 a server is taken out by marking its ``server`` line ``down`` (never by deleting it) and put
 back by removing the mark. The new file is written beside the old one and renamed over it;
 ``nginx -t`` validates it before the reload, and when the test fails the previous file is put
-back and the change fails with nginx's own words. After a reload the old worker processes
+back and the change fails with nginx's own words. The new file is made by ``mktemp`` (a name
+nobody can predict, never through a link), in a directory only its owner may write to, and
+filled from standard input, so a file of any size fits. After a reload the old worker processes
 finish their requests and exit: the driver waits (up to the balancer's timeout) until none of
 them is left, which is nginx's way of saying the server has drained. Every change is read back
 from the file.
@@ -29,7 +31,8 @@ class NginxDriver(LoadBalancerDriver):
         self.lb = lb
         self.name = lb.name
         self.clock = clock
-        self.host = BalancerHost(lb, f"nginx upstream {lb.upstream} in {lb.file}")
+        label = f"nginx upstream {lb.upstream} in {lb.file}"
+        self.host = BalancerHost(lb, label, sudo_in_commands=True)
 
     def __repr__(self) -> str:
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
@@ -87,7 +90,7 @@ class NginxDriver(LoadBalancerDriver):
             raise self.host.error(f"{server} ({member}) is {state} in {self.lb.file}")
 
     async def _upstream(self) -> Upstream:
-        text = await self.host.check(commands.read_file(self.lb.file), "reading")
+        text = await self.host.check(commands.nginx_read(self.lb), "reading")
         upstream = parse_upstream(text, self.lb.upstream)
         if upstream is None:
             raise self.host.error(f"{self.lb.file} has no upstream {self.lb.upstream}")
@@ -112,8 +115,26 @@ class NginxDriver(LoadBalancerDriver):
             )
 
     async def _write(self, text: str) -> None:
-        command = commands.replace_file(self.lb.file, text)
-        await self.host.check(command, f"writing {self.lb.file}")
+        """Fill a fresh temporary file beside the file with ``text``, then rename it over."""
+        await self._refuse_a_shared_directory()
+        what = f"writing {self.lb.file}"
+        temporary = (await self.host.check(commands.nginx_temporary_file(self.lb), what)).strip()
+        try:
+            await self.host.check(commands.nginx_fill(self.lb, temporary), what, input=text)
+            await self.host.check(commands.nginx_install(self.lb, temporary), what)
+        except BaseException:
+            await self.host.run(commands.nginx_discard(self.lb, temporary))
+            raise
+
+    async def _refuse_a_shared_directory(self) -> None:
+        """Whoever can write to the directory can swap the file (or the new one) under baton."""
+        directory = self.lb.file.parent
+        mode = await self.host.check(commands.nginx_directory_mode(self.lb), f"reading {directory}")
+        if int(mode.strip() or "0", 8) & 0o022:
+            raise self.host.error(
+                f"refusing to write in {directory}: others can write to it (mode {mode.strip()}), "
+                "so they could replace the file; make it writable by its owner only"
+            )
 
     async def _workers(self) -> set[int]:
         """The worker processes of nginx's master now (empty when nginx is not running)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +100,61 @@ async def test_unknown_members_and_upstreams_are_refused(
     with pytest.raises(LoadBalancerError, match=r"upstream\.conf has no upstream api"):
         await other.membership()
     assert "down" not in nginx.upstream_file.read_text()
+
+
+async def test_a_link_planted_at_the_old_temporary_name_is_not_followed(
+    nginx: NginxProcess, name_servers: Servers, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("not nginx's\n")
+    victim.chmod(0o600)
+    planted = nginx.upstream_file.with_name("upstream.conf.baton-new")
+    planted.symlink_to(victim)
+    driver = NginxDriver(nginx_balancer(nginx, name_servers))
+    await driver.remove("a")
+    assert victim.read_text() == "not nginx's\n" and victim.stat().st_mode & 0o777 == 0o600
+    assert f"server {name_servers['a'].where} down;" in nginx.upstream_file.read_text()
+    assert planted.readlink() == victim  # the link itself is left as it was
+    leftovers = sorted(p.name for p in nginx.directory.glob("upstream.conf.baton-*"))
+    assert leftovers == ["upstream.conf.baton-new"]  # the link, untouched; no temporary left
+    await driver.close()
+
+
+async def test_a_directory_others_can_write_to_is_refused(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    before = nginx.upstream_file.read_text()
+    nginx.directory.chmod(0o777)
+    try:
+        driver = NginxDriver(nginx_balancer(nginx, name_servers))
+        with pytest.raises(LoadBalancerError) as refused:
+            await driver.remove("a")
+        assert str(refused.value).endswith(
+            f"refusing to write in {nginx.directory}: others can write to it (mode 777), so "
+            "they could replace the file; make it writable by its owner only"
+        )
+        assert "\n" not in str(refused.value)
+        assert nginx.upstream_file.read_text() == before
+        await driver.close()
+    finally:
+        nginx.directory.chmod(0o755)
+
+
+async def test_an_upstream_file_of_128_kib_and_more_is_written(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    """The text goes on stdin: as an argument it failed with "Argument list too long"."""
+    padding = "".join(f"# {n:06d} {'x' * 90}\n" for n in range(1600))  # about 155 KiB
+    text = padding + nginx.upstream_file.read_text()
+    assert len(text) > 150 * 1024
+    nginx.upstream_file.write_text(text)
+    driver = NginxDriver(nginx_balancer(nginx, name_servers))
+    where = name_servers["c"].where
+    await driver.remove("c")
+    assert nginx.upstream_file.read_text() == text.replace(f"{where};", f"{where} down;")
+    await driver.add("c")
+    assert nginx.upstream_file.read_text() == text
+    await driver.close()
 
 
 def commented_upstream(servers: Servers) -> str:
