@@ -33,6 +33,7 @@ class NginxDriver(LoadBalancerDriver):
         self.clock = clock
         label = f"nginx upstream {lb.upstream} in {lb.file}"
         self.host = BalancerHost(lb, label, sudo_in_commands=True)
+        self._warnings: list[str] = []
 
     def __repr__(self) -> str:
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
@@ -70,6 +71,10 @@ class NginxDriver(LoadBalancerDriver):
             for member, down in upstream.down.items()
             if not self.lb.poses_as_a_server(member)
         }
+
+    def take_warnings(self) -> list[str]:
+        warnings, self._warnings = self._warnings, []
+        return warnings
 
     async def close(self) -> None:
         await self.host.close()
@@ -142,7 +147,8 @@ class NginxDriver(LoadBalancerDriver):
         return {int(word) for word in result.output.split() if word.isdigit()}
 
     async def _wait_for_exit(self, workers: set[int]) -> None:
-        """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive."""
+        """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive;
+        when some still are, warn or fail as ``on_drain_timeout`` says."""
         old = set(workers)
 
         async def still_running() -> set[int]:
@@ -157,3 +163,15 @@ class NginxDriver(LoadBalancerDriver):
                 interval=DRAIN_POLL,
                 clock=self.clock,
             )
+        if old:
+            self._drain_cut_short(len(old))
+
+    def _drain_cut_short(self, draining: int) -> None:
+        message = (
+            f"stopped waiting for the old nginx workers after timeout {self.lb.timeout:g}s "
+            f"with {draining} still draining: requests they hold may be cut; raise `timeout` "
+            "on this balancer to wait longer"
+        )
+        if self.lb.on_drain_timeout == "fail":
+            raise self.host.error(f"{message} (on_drain_timeout: fail)")
+        self._warnings.append(str(self.host.error(message)))

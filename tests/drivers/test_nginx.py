@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,6 +61,42 @@ async def test_remove_waits_for_the_old_workers_to_finish_requests(
     await driver.remove("a")
     assert time.monotonic() - started > 0.4  # the slow request takes a second
     assert slow.done() and (await slow)[0] == 200  # finished, not cut
+    await driver.close()
+
+
+DRAINING = (
+    r"load balancer edge \(nginx upstream app in .*upstream\.conf\): stopped waiting for the "
+    r"old nginx workers after timeout 0\.3s with 1 still draining: requests they hold may be "
+    r"cut; raise `timeout` on this balancer to wait longer"
+)
+
+
+async def test_a_drain_that_outlasts_the_timeout_is_reported(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    driver = NginxDriver(nginx_balancer(nginx, name_servers, timeout=0.3))
+    assert driver.take_warnings() == []
+    slow = asyncio.create_task(get(f"{nginx.frontend_url}slow", 5))
+    await asyncio.sleep(0.3)  # the one-second request is inside a worker of this generation
+    await driver.remove("a")
+    warnings = driver.take_warnings()
+    assert len(warnings) == 1 and re.fullmatch(DRAINING, warnings[0]), warnings
+    assert driver.take_warnings() == []  # each said once
+    await slow
+    await driver.close()
+
+
+async def test_on_drain_timeout_fail_fails_the_removal(
+    nginx: NginxProcess, name_servers: Servers
+) -> None:
+    lb = nginx_balancer(nginx, name_servers, timeout=0.3, on_drain_timeout="fail")
+    driver = NginxDriver(lb)
+    slow = asyncio.create_task(get(f"{nginx.frontend_url}slow", 5))
+    await asyncio.sleep(0.3)
+    with pytest.raises(LoadBalancerError, match=DRAINING + r" \(on_drain_timeout: fail\)$"):
+        await driver.remove("a")
+    assert driver.take_warnings() == []
+    await slow
     await driver.close()
 
 
