@@ -123,7 +123,10 @@ class NginxDriver(LoadBalancerDriver):
         """Fill a fresh temporary file beside the file with ``text``, then rename it over."""
         await self._refuse_a_shared_directory()
         what = f"writing {self.lb.file}"
-        temporary = (await self.host.check(commands.nginx_temporary_file(self.lb), what)).strip()
+        made = await self.host.check(commands.nginx_temporary_file(self.lb), what)
+        temporary = (made.strip().splitlines() or [""])[-1]
+        if not temporary.startswith(f"{self.lb.file}.baton-"):
+            raise self.host.error(f"{what}: mktemp printed {made.strip()!r}, not a file name")
         try:
             await self.host.check(commands.nginx_fill(self.lb, temporary), what, input=text)
             await self.host.check(commands.nginx_install(self.lb, temporary), what)
@@ -134,10 +137,13 @@ class NginxDriver(LoadBalancerDriver):
     async def _refuse_a_shared_directory(self) -> None:
         """Whoever can write to the directory can swap the file (or the new one) under baton."""
         directory = self.lb.file.parent
-        mode = await self.host.check(commands.nginx_directory_mode(self.lb), f"reading {directory}")
-        if int(mode.strip() or "0", 8) & 0o022:
+        what = f"reading the mode of {directory}"
+        mode = (await self.host.check(commands.nginx_directory_mode(self.lb), what)).strip()
+        if not mode or set(mode) - set("01234567"):
+            raise self.host.error(f"{what}: stat printed {mode!r}")
+        if int(mode, 8) & 0o022:
             raise self.host.error(
-                f"refusing to write in {directory}: others can write to it (mode {mode.strip()}), "
+                f"refusing to write in {directory}: others can write to it (mode {mode}), "
                 "so they could replace the file; make it writable by its owner only"
             )
 
