@@ -37,7 +37,7 @@ def ssh_environment(environment: Mapping[str, str]) -> str:
     return "".join(f"{name}={shlex.quote(value)}\n" for name, value in environment.items())
 
 
-# -- on the command balancer's host ------------------------------------------------------------
+# -- on the command balancer's host ----------------------------------------------------------
 
 
 def on_balancer_host(lb: HostedBalancer, command: str) -> str:

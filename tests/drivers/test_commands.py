@@ -82,6 +82,17 @@ def test_nginx_with_sudo_runs_each_program_through_sudo_so_sudoers_can_name_it()
     assert "sh -c" not in commands.nginx_includes_file(sudo)
 
 
+def test_the_command_balancer_runs_its_shell_line_through_sudo_when_asked() -> None:
+    """(nginx's lines carry their own ``sudo -n`` per program: see above.)"""
+    assert commands.on_balancer_host(COMMAND, "nginx -t") == "nginx -t"
+    sudo = CommandBalancer(
+        type="command", servers={"web1": "a"}, remove="r", add="a", status="s", sudo=True
+    )
+    assert commands.on_balancer_host(sudo, "cat -- '/a b'") == (
+        "sudo -n sh -c 'cat -- '\"'\"'/a b'\"'\"''"
+    )
+
+
 def test_command_balancer_commands() -> None:
     assert commands.balancer_command(COMMAND, COMMAND.remove, "web1") == (
         "lbctl drain 10.0.0.1:8000"
