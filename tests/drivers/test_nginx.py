@@ -9,13 +9,22 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from baton import LoadBalancerError
+from baton.config import parse_manifest
 from baton.drivers import Membership
+from baton.drivers.bundle import Drivers
 from baton.drivers.factory import load_balancer_driver
+from baton.drivers.fake import FakeFleet
 from baton.drivers.http import get
 from baton.drivers.nginx import NginxDriver, parse_upstream
+from baton.execution import run_deploy
+from baton.execution.events import Event, Warned
+from baton.planning import DeployOptions, Strategy, build_plan
 from baton.sandbox.nginx import NginxProcess
+from baton.settings import Settings
+from baton.state import Store
 from tests.drivers.conftest import NameServer, nginx_balancer
 
 pytestmark = pytest.mark.integration
@@ -247,3 +256,44 @@ def test_parsing_keeps_parameters_and_comments() -> None:
     )
     assert changed == "# managed\nupstream app {\n  X # one\n  server x down;\n}\n"
     assert parse_upstream(text, "api") is None
+
+
+@pytest.mark.parametrize("on_drain_timeout", ["warn", "fail"])
+async def test_a_deploy_says_when_nginx_stopped_waiting_for_a_drain(
+    nginx: NginxProcess, name_servers: Servers, tmp_path: Path, on_drain_timeout: str
+) -> None:
+    """A slow request in flight when the first server leaves: the deploy warns (and succeeds)
+    by default or, with on_drain_timeout: fail, fails that server with the same line."""
+    balancer = {
+        "name": "edge", "type": "nginx", "file": str(nginx.upstream_file), "upstream": "app",
+        "command": nginx.command, "pid_file": str(nginx.pid_file), "timeout": 0.3,
+        "servers": {name: server.where for name, server in name_servers.items()},
+    } | ({"on_drain_timeout": "fail"} if on_drain_timeout == "fail" else {})  # fmt: skip
+    m = parse_manifest(
+        yaml.safe_dump(
+            {
+                "application": "shop",
+                "servers": [{"name": name, "address": "127.0.0.1"} for name in name_servers],
+                "load_balancers": [balancer],
+                "deploy": {"steps": [{"name": "restart", "run": "restart {server}"}]},
+            }
+        )
+    )
+    fleet, store = FakeFleet(m), Store(tmp_path / "state")
+    options = DeployOptions(version="v2", strategy=Strategy.SERIAL)
+    plan = build_plan(m, Settings(), options, store.applied_values("shop"))
+    slow = asyncio.create_task(get(f"{nginx.frontend_url}slow", 5))
+    await asyncio.sleep(0.3)  # the one-second request is inside a worker of this generation
+    events: list[Event] = []
+    drivers = Drivers(fleet.transport, load_balancer_driver)
+    report = await run_deploy(plan, store, drivers=drivers, sinks=[events.append])
+    await slow
+
+    warnings = [e.message for e in events if isinstance(e, Warned)]
+    if on_drain_timeout == "warn":
+        assert report.result.status == "succeeded"
+        assert len(warnings) == 1 and re.fullmatch(DRAINING, warnings[0]), warnings
+    else:
+        assert report.result.status == "failed"
+        assert warnings == []
+        assert re.search(DRAINING + r" \(on_drain_timeout: fail\)", report.result.servers[0].detail)
