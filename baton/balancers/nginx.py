@@ -31,6 +31,9 @@ class NginxBalancer(HostedBalancer):
     """The graceful reload (default: ``<command> -s reload``)."""
     pid_file: FilePath = Path("/run/nginx.pid")
     """The master's pid file: its workers are watched to see the old generation drain."""
+    on_drain_timeout: Literal["warn", "fail"] = "warn"
+    """When old workers still hold requests at ``timeout``: warn and go on (those requests may
+    be cut), or fail the server."""
 
     @property
     def reload_command(self) -> str:

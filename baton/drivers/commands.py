@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from baton.config.templates import render
@@ -38,50 +37,75 @@ def ssh_environment(environment: Mapping[str, str]) -> str:
     return "".join(f"{name}={shlex.quote(value)}\n" for name, value in environment.items())
 
 
-# -- on a balancer's host (nginx, command) ---------------------------------------------------
+# -- on the command balancer's host ----------------------------------------------------------
 
 
 def on_balancer_host(lb: HostedBalancer, command: str) -> str:
-    """``command`` as run on the balancer's host: through ``sudo -n`` (never a password prompt)
-    when the manifest says ``sudo: true``."""
+    """``command`` (the command balancer's shell line) as run on the balancer's host: through
+    ``sudo -n sh -c`` (never a password prompt) when the manifest says ``sudo: true``."""
     return f"sudo -n sh -c {shlex.quote(command)}" if lb.sudo else command
 
 
-def read_file(path: Path) -> str:
-    return f"cat -- {shlex.quote(str(path))}"
-
-
-def replace_file(path: Path, text: str) -> str:
-    """Write ``text`` beside ``path`` with its mode, then rename it over ``path`` (atomic)."""
-    quoted = shlex.quote(str(path))
-    temporary = shlex.quote(f"{path}.baton-new")
-    return (
-        f"printf %s {shlex.quote(text)} > {temporary} && "
-        f"chmod --reference={quoted} {temporary} && mv -f -- {temporary} {quoted}"
-    )
-
-
 # -- nginx -----------------------------------------------------------------------------------
+# With ``sudo: true`` each program that needs root runs as its own ``sudo -n PROGRAM ARGS`` (no
+# ``sh -c`` through sudo), so sudoers can name exactly these lines; pipes and redirections
+# stay with the unprivileged shell.
+
+
+def as_root(lb: NginxBalancer, line: str) -> str:
+    """``line``, one program and its arguments, through ``sudo -n`` when ``sudo: true``."""
+    return f"sudo -n {line}" if lb.sudo else line
 
 
 def nginx_includes_file(lb: NginxBalancer) -> str:
     """Succeeds when nginx's whole configuration (``-T``) includes the file baton manages."""
     marker = shlex.quote(f"# configuration file {lb.file}:")
-    return f"{lb.command} -T 2>/dev/null | grep -qxF -- {marker}"
+    return f"{as_root(lb, lb.command)} -T 2>/dev/null | grep -qxF -- {marker}"
 
 
 def nginx_test(lb: NginxBalancer) -> str:
-    return f"{lb.command} -t"
+    return as_root(lb, f"{lb.command} -t")
 
 
 def nginx_reload(lb: NginxBalancer) -> str:
-    return lb.reload_command
+    return as_root(lb, lb.reload_command)
 
 
 def nginx_workers(lb: NginxBalancer) -> str:
-    """Prints the pids of the worker processes under nginx's master."""
+    """Prints the pids of the worker processes under nginx's master (no root needed)."""
     pid_file = shlex.quote(str(lb.pid_file))
     return f'ps -o pid= --ppid "$(cat -- {pid_file})"'
+
+
+def nginx_read(lb: NginxBalancer) -> str:
+    return as_root(lb, f"cat -- {shlex.quote(str(lb.file))}")
+
+
+def nginx_directory_mode(lb: NginxBalancer) -> str:
+    """The octal mode of the file's directory: one others can write to is refused."""
+    return f"stat -L -c %a -- {shlex.quote(str(lb.file.parent))}"
+
+
+def nginx_temporary_file(lb: NginxBalancer) -> str:
+    """Creates a new file beside the upstream file (mode 0600, a name nobody can predict,
+    never through a link) and prints its name."""
+    return as_root(lb, f"mktemp -- {shlex.quote(f'{lb.file}.baton-XXXXXX')}")
+
+
+def nginx_fill(lb: NginxBalancer, temporary: str) -> str:
+    """Copies standard input (the new text, of any size) into ``temporary``."""
+    return as_root(lb, f"tee -- {shlex.quote(temporary)}") + " >/dev/null"
+
+
+def nginx_install(lb: NginxBalancer, temporary: str) -> str:
+    """Gives ``temporary`` the upstream file's mode, then renames it over the file (atomic)."""
+    file, quoted = shlex.quote(str(lb.file)), shlex.quote(temporary)
+    chmod = as_root(lb, f"chmod --reference={file} -- {quoted}")
+    return f"{chmod} && {as_root(lb, f'mv -f -- {quoted} {file}')}"
+
+
+def nginx_discard(lb: NginxBalancer, temporary: str) -> str:
+    return as_root(lb, f"rm -f -- {shlex.quote(temporary)}")
 
 
 # -- the command balancer --------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The nginx and command drivers share this: the connection is opened on first use and kept for
 the driver's life, every command is bounded by the balancer's timeout, and ``sudo: true``
-runs it through ``sudo -n`` (never a password prompt).
+runs it through ``sudo -n`` (never a password prompt): the whole shell line for the command
+balancer, or (``sudo_in_commands``) as the driver's command lines say, program by program.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from baton.drivers.transport import CommandResult, ShellCommand, Transport
 class BalancerHost:
     """Runs shell commands where ``lb`` says its balancer lives."""
 
-    def __init__(self, lb: HostedBalancer, label: str) -> None:
+    def __init__(self, lb: HostedBalancer, label: str, *, sudo_in_commands: bool = False) -> None:
         self.lb = lb
         self.label = label
+        self.sudo_in_commands = sudo_in_commands
         self._transport: Transport | None = None
 
     @property
@@ -26,15 +28,16 @@ class BalancerHost:
         host = self.lb.host
         return "local" if host == "local" else f"{host.user}@{host.address}:{host.port}"
 
-    async def run(self, command: str) -> CommandResult:
-        """Run ``command`` (through sudo when asked); an unreachable host is a LoadBalancerError."""
+    async def run(self, command: str, input: str = "") -> CommandResult:
+        """Run ``command`` (through sudo when asked) with ``input`` on its stdin; an unreachable
+        host is a LoadBalancerError."""
         transport = await self._opened()
-        line = on_balancer_host(self.lb, command)
-        return await transport.run(ShellCommand(line, self.lb.timeout))
+        line = command if self.sudo_in_commands else on_balancer_host(self.lb, command)
+        return await transport.run(ShellCommand(line, self.lb.timeout, input=input))
 
-    async def check(self, command: str, what: str) -> str:
+    async def check(self, command: str, what: str, input: str = "") -> str:
         """Run ``command`` and return its output; fail with its last words when it fails."""
-        result = await self.run(command)
+        result = await self.run(command, input)
         if result.timed_out:
             raise self.error(f"{what} got no answer within {self.lb.timeout:g}s")
         if not result.ok:

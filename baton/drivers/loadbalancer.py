@@ -59,6 +59,11 @@ class LoadBalancerDriver(abc.ABC):
         :class:`baton.LoadBalancerError`); return warnings the deploy should show."""
         return []
 
+    def take_warnings(self) -> list[str]:
+        """What the last changes did that the deploy should show (a drain cut short), each
+        returned once."""
+        return []
+
     async def traffic(self) -> dict[str, ServerTraffic]:
         """Each server's counters, keyed by baton name; {} when the balancer reports none."""
         return {}

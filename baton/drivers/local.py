@@ -58,11 +58,12 @@ class LocalTransport(Transport):
         transport, protocol = await loop.subprocess_exec(
             lambda: _Protocol(output),
             *("/bin/sh", "-c", command.line),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if command.input else subprocess.DEVNULL,
             start_new_session=True,
             env=child_environment(command.environment),
         )
         try:
+            _feed(transport, command.input)
             if not await wait_for(protocol.done, command.timeout):
                 await _kill_group(transport.get_pid(), protocol.done)
                 return None
@@ -90,6 +91,14 @@ def child_environment(variables: Mapping[str, str]) -> dict[str, str]:
         if not (name.startswith(WITHHELD_PREFIX) or name in WITHHELD or _STATE_URL.search(value))
     }
     return {**inherited, **variables}
+
+
+def _feed(transport: asyncio.SubprocessTransport, text: str) -> None:
+    """Write ``text`` to the command's stdin and close it (a command that ends early is fine)."""
+    if stdin := transport.get_pipe_transport(0):
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(text.encode())
+        stdin.close()
 
 
 async def _kill_group(pid: int, done: asyncio.Future[None]) -> None:

@@ -4,7 +4,9 @@ nginx has no runtime API, so a change is an edit of that file followed by a grac
 a server is taken out by marking its ``server`` line ``down`` (never by deleting it) and put
 back by removing the mark. The new file is written beside the old one and renamed over it;
 ``nginx -t`` validates it before the reload, and when the test fails the previous file is put
-back and the change fails with nginx's own words. After a reload the old worker processes
+back and the change fails with nginx's own words. The new file is made by ``mktemp`` (a name
+nobody can predict, never through a link), in a directory only its owner may write to, and
+filled from standard input, so a file of any size fits. After a reload the old worker processes
 finish their requests and exit: the driver waits (up to the balancer's timeout) until none of
 them is left, which is nginx's way of saying the server has drained. Every change is read back
 from the file.
@@ -12,56 +14,14 @@ from the file.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from baton.clock import SYSTEM_CLOCK, Clock, poll_until
 from baton.config.model import NginxBalancer
 from baton.drivers import commands
 from baton.drivers.hosted import BalancerHost, last_words
 from baton.drivers.loadbalancer import LoadBalancerDriver, Membership
+from baton.drivers.nginx_upstream import Upstream, parse_upstream
 
 DRAIN_POLL = 0.1
-_UPSTREAM = re.compile(r"\bupstream\s+(?P<name>[^\s{]+)\s*\{(?P<body>[^{}]*)\}")
-_SERVER = re.compile(r"(?<![\w-])server\s+(?P<member>[^\s;]+)(?P<params>[^;]*);")
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """The upstream block of a file's text: where it is and each member's ``down`` mark."""
-
-    text: str
-    start: int
-    end: int
-    down: dict[str, bool]
-
-    def with_mark(self, member: str, down: bool) -> str:
-        """The file's text with ``member`` marked down (or not); everything else untouched."""
-
-        def rewrite(match: re.Match[str]) -> str:
-            if match["member"] != member:
-                return match[0]
-            params = [p for p in match["params"].split() if p != "down"]
-            params += ["down"] if down else []
-            return "server " + " ".join([member, *params]) + ";"
-
-        body = _SERVER.sub(rewrite, self.text[self.start : self.end])
-        return self.text[: self.start] + body + self.text[self.end :]
-
-
-def parse_upstream(text: str, name: str) -> Upstream | None:
-    """The upstream called ``name`` in ``text``, or None when there is none."""
-    for match in _UPSTREAM.finditer(_without_comments(text)):
-        if match["name"] == name:
-            body = match["body"]
-            down = {m["member"]: "down" in m["params"].split() for m in _SERVER.finditer(body)}
-            return Upstream(text, match.start("body"), match.end("body"), down)
-    return None
-
-
-def _without_comments(text: str) -> str:
-    """``text`` with each comment blanked out, so offsets still point into the original."""
-    return re.sub(r"#[^\n]*", lambda m: " " * len(m[0]), text)
 
 
 class NginxDriver(LoadBalancerDriver):
@@ -71,7 +31,9 @@ class NginxDriver(LoadBalancerDriver):
         self.lb = lb
         self.name = lb.name
         self.clock = clock
-        self.host = BalancerHost(lb, f"nginx upstream {lb.upstream} in {lb.file}")
+        label = f"nginx upstream {lb.upstream} in {lb.file}"
+        self.host = BalancerHost(lb, label, sudo_in_commands=True)
+        self._warnings: list[str] = []
 
     def __repr__(self) -> str:
         return f"NginxDriver({self.name!r}, upstream={self.lb.upstream!r}, on={self.host.where})"
@@ -110,6 +72,10 @@ class NginxDriver(LoadBalancerDriver):
             if not self.lb.poses_as_a_server(member)
         }
 
+    def take_warnings(self) -> list[str]:
+        warnings, self._warnings = self._warnings, []
+        return warnings
+
     async def close(self) -> None:
         await self.host.close()
 
@@ -129,7 +95,7 @@ class NginxDriver(LoadBalancerDriver):
             raise self.host.error(f"{server} ({member}) is {state} in {self.lb.file}")
 
     async def _upstream(self) -> Upstream:
-        text = await self.host.check(commands.read_file(self.lb.file), "reading")
+        text = await self.host.check(commands.nginx_read(self.lb), "reading")
         upstream = parse_upstream(text, self.lb.upstream)
         if upstream is None:
             raise self.host.error(f"{self.lb.file} has no upstream {self.lb.upstream}")
@@ -154,8 +120,32 @@ class NginxDriver(LoadBalancerDriver):
             )
 
     async def _write(self, text: str) -> None:
-        command = commands.replace_file(self.lb.file, text)
-        await self.host.check(command, f"writing {self.lb.file}")
+        """Fill a fresh temporary file beside the file with ``text``, then rename it over."""
+        await self._refuse_a_shared_directory()
+        what = f"writing {self.lb.file}"
+        made = await self.host.check(commands.nginx_temporary_file(self.lb), what)
+        temporary = (made.strip().splitlines() or [""])[-1]
+        if not temporary.startswith(f"{self.lb.file}.baton-"):
+            raise self.host.error(f"{what}: mktemp printed {made.strip()!r}, not a file name")
+        try:
+            await self.host.check(commands.nginx_fill(self.lb, temporary), what, input=text)
+            await self.host.check(commands.nginx_install(self.lb, temporary), what)
+        except BaseException:
+            await self.host.run(commands.nginx_discard(self.lb, temporary))
+            raise
+
+    async def _refuse_a_shared_directory(self) -> None:
+        """Whoever can write to the directory can swap the file (or the new one) under baton."""
+        directory = self.lb.file.parent
+        what = f"reading the mode of {directory}"
+        mode = (await self.host.check(commands.nginx_directory_mode(self.lb), what)).strip()
+        if not mode or set(mode) - set("01234567"):
+            raise self.host.error(f"{what}: stat printed {mode!r}")
+        if int(mode, 8) & 0o022:
+            raise self.host.error(
+                f"refusing to write in {directory}: others can write to it (mode {mode}), "
+                "so they could replace the file; make it writable by its owner only"
+            )
 
     async def _workers(self) -> set[int]:
         """The worker processes of nginx's master now (empty when nginx is not running)."""
@@ -163,7 +153,8 @@ class NginxDriver(LoadBalancerDriver):
         return {int(word) for word in result.output.split() if word.isdigit()}
 
     async def _wait_for_exit(self, workers: set[int]) -> None:
-        """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive."""
+        """Wait (up to lb.timeout) until none of ``workers``, the old generation, is alive;
+        when some still are, warn or fail as ``on_drain_timeout`` says."""
         old = set(workers)
 
         async def still_running() -> set[int]:
@@ -178,3 +169,15 @@ class NginxDriver(LoadBalancerDriver):
                 interval=DRAIN_POLL,
                 clock=self.clock,
             )
+        if old:
+            self._drain_cut_short(len(old))
+
+    def _drain_cut_short(self, draining: int) -> None:
+        message = (
+            f"stopped waiting for the old nginx workers after timeout {self.lb.timeout:g}s "
+            f"with {draining} still draining: requests they hold may be cut; raise `timeout` "
+            "on this balancer to wait longer"
+        )
+        if self.lb.on_drain_timeout == "fail":
+            raise self.host.error(f"{message} (on_drain_timeout: fail)")
+        self._warnings.append(str(self.host.error(message)))

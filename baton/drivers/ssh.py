@@ -87,6 +87,7 @@ class SSHTransport(Transport):
         with contextlib.suppress(OSError, asyncssh.Error):  # a command that ended at once
             if environment:
                 channel.write(commands.ssh_environment(environment))
+            channel.write(command.input)
             channel.write_eof()
         if not await wait_for(session.done, command.timeout):
             await _stop(channel, session.done)

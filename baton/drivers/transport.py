@@ -26,11 +26,17 @@ each ending in a newline (a line is never split between two calls)."""
 @dataclass(frozen=True)
 class ShellCommand:
     """What to run through the server's shell, for at most ``timeout`` seconds, with
-    ``environment`` exported (its values never appear on a command line)."""
+    ``environment`` exported (its values never appear on a command line) and ``input`` on its
+    standard input (a file's text, of any size; not together with ``environment`` over SSH)."""
 
     line: str
     timeout: float
     environment: Mapping[str, str] = field(default_factory=dict)
+    input: str = ""
+
+    def __post_init__(self) -> None:
+        if self.input and self.environment:
+            raise ValueError("a command takes its environment or an input on stdin, not both")
 
 
 @dataclass(frozen=True)

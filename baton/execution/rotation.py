@@ -228,6 +228,8 @@ class Rotation:
         self._record(name, server, change, Progress.DONE)
         verb = "removed" if change is Change.REMOVE else "added"
         self._emit(LoadBalancerChanged(server=server, load_balancer=name, action=verb))
+        for warning in self._load_balancers[name].take_warnings():
+            self._emit(Warned(message=warning))
 
     def _record(self, load_balancer: str, server: str, change: Change, progress: Progress) -> bool:
         """Journal one change; False (and the deploy stops) when the state cannot be written."""
