@@ -9,10 +9,13 @@ their writes (the deploy lock relies on it).
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+
+from baton.state.records import Fence
 
 Row = dict[str, Any]
 
@@ -28,6 +31,12 @@ class Database(abc.ABC):
 
     writable: bool = True
     """False for a state opened read-only: the store then does not upgrade its schema."""
+
+    @functools.cached_property
+    def fences(self) -> dict[int, Fence]:
+        """The fence of each deploy that took its lock over this connection, by deploy id
+        (:mod:`baton.state.lock`): the writes of those deploys are checked against it."""
+        return {}
 
     @abc.abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:

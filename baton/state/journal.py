@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baton.state.database import Repository
+from baton.state.lock import DeployLock
 from baton.state.records import JournalEntry
 
 
@@ -11,8 +12,10 @@ class BalancerJournal(Repository):
     recovery: a change "intended" and never "done" means a deploy died in the middle of it."""
 
     def journal(self, entry: JournalEntry) -> None:
-        """Record a load balancer change before it is made ("intended") and after ("done")."""
+        """Record a load balancer change before it is made ("intended") and after ("done");
+        LockLost when the deploy lost its lock (nothing is written: the change is not made)."""
         with self._db.transaction():
+            DeployLock(self._db).require_lock(entry.deploy_id)
             self._db.query(
                 "INSERT INTO journal (application, load_balancer, server, action,"
                 " state, deploy_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)"

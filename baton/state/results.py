@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from baton.state.database import Repository
+from baton.state.lock import DeployLock
 from baton.state.records import ServerResult, StepResult, StoredEvent
 
 
@@ -17,8 +18,10 @@ class Results(Repository):
         steps: list[StepResult],
         servers: list[ServerResult],
     ) -> None:
-        """Write a batch of events and finished results in one transaction."""
+        """Write a batch of events and finished results in one transaction; LockLost when
+        the deploy lost its lock (nothing is written)."""
         with self._db.transaction():
+            DeployLock(self._db).require_lock(deploy_id)
             self._db.execute_many(
                 "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
                 [(deploy_id, e.seq, e.at, e.kind, json.dumps(e.data)) for e in events],
