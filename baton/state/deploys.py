@@ -57,7 +57,8 @@ class Deploys(Repository):
         or is no longer running changes nothing: the deploy that took over recorded it as
         abandoned, and that record is never overwritten."""
         lock = DeployLock(self._db)
-        with self._db.transaction():
+
+        def finish() -> None:
             lock.require_lock(deploy_id)
             self._db.query(
                 "UPDATE deploys SET status = ?, summary = ?, finished_at = ?"
@@ -65,6 +66,9 @@ class Deploys(Repository):
                 (status, summary, time.time(), deploy_id),
             )
             lock.release(deploy_id)
+
+        self._db.write(finish)
+        self._db.fences.pop(deploy_id, None)  # released: what it writes now is its own
 
     def _abandon_running(self, application: str, now: float) -> None:
         """Record as abandoned every deploy still 'running' once its lock is taken over (its

@@ -14,7 +14,8 @@ class BalancerJournal(Repository):
     def journal(self, entry: JournalEntry) -> None:
         """Record a load balancer change before it is made ("intended") and after ("done");
         LockLost when the deploy lost its lock (nothing is written: the change is not made)."""
-        with self._db.transaction():
+
+        def write() -> None:
             DeployLock(self._db).require_lock(entry.deploy_id)
             self._db.query(
                 "INSERT INTO journal (application, load_balancer, server, action,"
@@ -24,6 +25,8 @@ class BalancerJournal(Repository):
                 " deploy_id = excluded.deploy_id, at = excluded.at",
                 entry.values(),
             )
+
+        self._db.write(write)
 
     def journal_entries(self, application: str) -> list[JournalEntry]:
         rows = self._db.query(

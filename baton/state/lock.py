@@ -110,8 +110,12 @@ class DeployLock(Repository):
 
     def release_deploy_lock(self, deploy_id: int) -> None:
         """Release the lock ``deploy_id`` holds (when its record could not be finished)."""
-        with self._db.transaction():
+
+        def release() -> None:
             self.release(deploy_id)
+
+        self._db.write(release)
+        self._db.fences.pop(deploy_id, None)
 
     def take(self, application: str, deploy_id: int, holder: LockHolder, now: float) -> None:
         """Hold the lock for ``deploy_id`` with the application's next token (in the caller's

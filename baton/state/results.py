@@ -20,10 +20,12 @@ class Results(Repository):
     ) -> None:
         """Write a batch of events and finished results in one transaction; LockLost when
         the deploy lost its lock (nothing is written)."""
-        with self._db.transaction():
+
+        def write() -> None:
             DeployLock(self._db).require_lock(deploy_id)
             self._db.execute_many(
-                "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (deploy_id, seq) DO NOTHING",
                 [(deploy_id, e.seq, e.at, e.kind, json.dumps(e.data)) for e in events],
             )
             self._db.execute_many(
@@ -42,6 +44,8 @@ class Results(Repository):
                 " started_at = excluded.started_at, finished_at = excluded.finished_at",
                 [(deploy_id, *s.values()) for s in servers],
             )
+
+        self._db.write(write)
 
     def events(
         self, deploy_id: int, after: int = 0, *, kind: str | None = None, limit: int | None = None
