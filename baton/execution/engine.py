@@ -134,6 +134,8 @@ class Engine:
         """Run every wave; when cancelled (Ctrl-C) or stopped, return the outcomes instead of
         raising. Each server's membership in the result is read back from the balancers."""
         self._waves = asyncio.create_task(self._run_waves())
+        if self.stopped_by is not None:  # stopped before the first wave (in first_thing)
+            self._waves.cancel()
         try:
             failed = await self._waves
         except asyncio.CancelledError:
@@ -150,7 +152,7 @@ class Engine:
     async def run_phase(self, point: str) -> str | None:
         """Run the plan's deploy-wide phase ``point`` (first_thing, last_thing, on_failure);
         why the deploy must halt, or None to go on."""
-        if self._fenced_off():
+        if self._must_stop() and self.lock_lost:
             return str(self.stopped_by)
         return await self._steps.run_hooks(self.plan.hooks.get(point, ()), self._open_hook)
 
@@ -170,14 +172,15 @@ class Engine:
         """Another deploy took over this one's lock: it must touch nothing more."""
         return isinstance(self.stopped_by, LockLost)
 
-    def _fenced_off(self) -> bool:
-        """Check the fence; True (and the deploy stops) once the lock is lost."""
-        if not self.lock_lost:
+    def _must_stop(self) -> bool:
+        """Check the fence (the lock is still this deploy's); True once the deploy is to stop,
+        for that or because the state could not be written."""
+        if self.stopped_by is None:
             try:
                 self._fence()
-            except LockLost as lost:
-                self.stop(lost)
-        return self.lock_lost
+            except StateWriteError as error:
+                self.stop(error)
+        return self.stopped_by is not None
 
     async def _cancelled(self) -> None:
         """Take the cancellation :meth:`stop` sent (as Ctrl-C's arrives at an await), so the
@@ -217,7 +220,7 @@ class Engine:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
                 for action in run.plan.actions:
-                    if self._fenced_off():
+                    if self._must_stop():
                         await self._cancelled()
                     if isinstance(action, RunStep | actions.RemoveFromLoadBalancers):
                         wave.check_going()

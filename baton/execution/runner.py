@@ -314,8 +314,9 @@ async def _flush_periodically(
     recorder: Recorder, store: Store, engine: Engine, deploy_id: int
 ) -> None:
     """Write recorded events out, and beat the lock's heartbeat now and then; stop the
-    deploy when the state cannot be written, or at once when the heartbeat finds the lock
-    taken over (LockLost: a deploy that was frozen must touch nothing more)."""
+    deploy when the state cannot be written (however it fails: a heartbeat that ended
+    silently would let another deploy take the lock as stale), or at once when the heartbeat
+    finds the lock taken over (LockLost: a deploy that was frozen must touch nothing more)."""
     clock = engine.clock
     beaten = clock.monotonic()
     while True:
@@ -327,6 +328,8 @@ async def _flush_periodically(
                 beaten = clock.monotonic()
         except StateWriteError as error:
             engine.stop(error)
+        except Exception as error:  # never silently: a lock without heartbeat goes stale
+            engine.stop(StateWriteError(str(error) or type(error).__name__))
 
 
 def _journal(store: Store, application: str, deploy_id: int, clock: Clock) -> Journal:
