@@ -144,6 +144,8 @@ class PostgresDatabase(Database):
             else:
                 self._down = False
                 return result
+            if not isinstance(failure, ConnectionLost):
+                raise failure  # the server answered: trying again changes nothing
             if time.monotonic() >= deadline:
                 self._down = True
                 raise failure
