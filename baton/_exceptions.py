@@ -6,6 +6,7 @@ BatonError                      -- anything baton reports without a traceback
 │   ├── SettingError            -- an unknown setting or an invalid value
 │   └── StateError              -- the state cannot be opened or used (names where it is)
 │       └── StateWriteError     -- it could not take a write (disk full, I/O): exit status 1
+│           └── LockLost        -- another deploy took over this deploy's lock meanwhile
 ├── UnreachableError            -- a server could not be reached (SSH connect, auth)
 ├── StepError                   -- a step exited non-zero or timed out
 ├── HealthCheckError            -- a server did not become healthy in time
@@ -90,3 +91,9 @@ class StateWriteError(StateError):
     stops as on Ctrl-C. The message names the state and the reason."""
 
     exit_code = 1
+
+
+class LockLost(StateWriteError):
+    """Another deploy took over the lock of this one (which was frozen, or could not beat its
+    heartbeat): this deploy must write and touch nothing more. The message names the deploy
+    that holds the lock now."""

@@ -39,6 +39,16 @@ class Cluster:
             db.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def stop(self) -> None:
+        """What a crash or ``pg_ctl stop -m immediate`` does: every connection drops at once."""
+        _as_postgres(str(BIN / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate",
+                     "-w", "stop")  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off"
+        _as_postgres(str(BIN / "pg_ctl"), "-D", str(self.directory / "data"), "-o", options,
+                     "-l", str(self.directory / "log"), "-w", "start")  # fmt: skip
+
 
 def _as_postgres(*command: str) -> None:
     subprocess.run(["runuser", "-u", USER, "--", *command], check=True, capture_output=True)
@@ -48,23 +58,13 @@ def _as_postgres(*command: str) -> None:
 def running_cluster() -> Iterator[Cluster]:
     directory = Path(tempfile.mkdtemp(prefix="baton-pg-", dir="/tmp"))
     shutil.chown(directory, USER, USER)
-    data, port = directory / "data", free_port()
+    cluster = Cluster(directory, free_port())
     try:
-        _as_postgres(str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "--no-sync")
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
-        _as_postgres(
-            str(BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(directory / "log"),
-            "-w",
-            "start",
-        )
-        yield Cluster(directory, port)
+        _as_postgres(str(BIN / "initdb"), "-D", str(directory / "data"), "-A", "trust", "-U",
+                     USER, "--no-sync")  # fmt: skip
+        cluster.start()
+        yield cluster
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
-            _as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            cluster.stop()
         shutil.rmtree(directory, ignore_errors=True)

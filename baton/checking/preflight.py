@@ -74,7 +74,7 @@ def state_space_findings(store: Store | None) -> list[Finding]:
 def taken_over(unfinished: DeployRecord, holder: LockHolder | None) -> str:
     """What the next deploy says about a deploy that never finished, which it takes over."""
     why = (
-        f"its process (pid {holder.pid} on {holder.host}) is gone"
+        holder.why_taken_over()
         if holder is not None and holder.deploy_id == unfinished.id
         else "it could not record its end (its state could not be written), or was killed"
     )

@@ -22,6 +22,7 @@ from typing import assert_never
 from baton._exceptions import (
     BatonError,
     HealthCheckError,
+    LockLost,
     StateWriteError,
     StepError,
     VerificationError,
@@ -57,9 +58,18 @@ ServerLock = Callable[[Server], AbstractAsyncContextManager[None]]
 INTERRUPTED = "the deploy was interrupted"
 
 
+Fence = Callable[[], None]
+"""Raises LockLost once another deploy took over this deploy's lock: checked before every
+balancer or server action, so a deploy that was frozen and taken over touches nothing more."""
+
+
 @contextlib.asynccontextmanager
 async def _no_lock(server: Server) -> AsyncIterator[None]:
     yield
+
+
+def _unfenced() -> None:
+    return None
 
 
 @dataclass
@@ -96,6 +106,7 @@ class Engine:
         clock: Clock = SYSTEM_CLOCK,
         environment: StepEnvironment | None = None,
         lock_server: ServerLock = _no_lock,
+        fence: Fence = _unfenced,
     ) -> None:
         self.plan = plan
         self._environment = environment or StepEnvironment(plan.manifest.deploy.environment)
@@ -104,6 +115,7 @@ class Engine:
         self.emit = emit
         self.clock = clock
         self._lock_server = lock_server
+        self._fence = fence
         self._rotation = Rotation(
             plan, load_balancers, emit, journal=journal, clock=clock, stop=self.stop
         )
@@ -122,6 +134,8 @@ class Engine:
         """Run every wave; when cancelled (Ctrl-C) or stopped, return the outcomes instead of
         raising. Each server's membership in the result is read back from the balancers."""
         self._waves = asyncio.create_task(self._run_waves())
+        if self.stopped_by is not None:  # stopped before the first wave (in first_thing)
+            self._waves.cancel()
         try:
             failed = await self._waves
         except asyncio.CancelledError:
@@ -131,18 +145,22 @@ class Engine:
         finally:
             transports, self._transports = list(self._transports.values()), {}
             await asyncio.gather(*(t.close() for t in transports), return_exceptions=True)
-        await finishing(self._read_back_all())
+        if not self.lock_lost:  # the other deploy's balancers now: not even a read-back
+            await finishing(self._read_back_all())
         outcomes = tuple(self._outcomes[name] for name in self.plan.server_order())
         return DeployResult(outcomes, observed=tuple(self._rotation.late_traffic.lines))
 
     async def run_phase(self, point: str) -> str | None:
         """Run the plan's deploy-wide phase ``point`` (first_thing, last_thing, on_failure);
         why the deploy must halt, or None to go on."""
+        if self._must_stop() and self.lock_lost:
+            return str(self.stopped_by)
         return await self._steps.run_hooks(self.plan.hooks.get(point, ()), self._open_hook)
 
     def stop(self, error: StateWriteError) -> None:
         """Stop as Ctrl-C does (finish the change under way, put back an unchanged server)
-        because the state cannot be written: going on would leave changes unrecorded."""
+        because the state cannot be written: going on would leave changes unrecorded. When
+        the lock was lost (LockLost) nothing is put back: the balancers are another deploy's."""
         if self.stopped_by is not None:
             return
         self.stopped_by = error
@@ -150,9 +168,32 @@ class Engine:
         if self._waves is not None and not self._waves.cancelling():  # once, as one Ctrl-C
             self._waves.cancel()
 
+    @property
+    def lock_lost(self) -> bool:
+        """Another deploy took over this one's lock: it must touch nothing more."""
+        return isinstance(self.stopped_by, LockLost)
+
+    def _must_stop(self) -> bool:
+        """Check the fence (the lock is still this deploy's); True once the deploy is to stop,
+        for that or because the state could not be written."""
+        if self.stopped_by is None:
+            try:
+                self._fence()
+            except StateWriteError as error:
+                self.stop(error)
+        return self.stopped_by is not None
+
+    async def _cancelled(self) -> None:
+        """Take the cancellation :meth:`stop` sent (as Ctrl-C's arrives at an await), so the
+        server is finished as on Ctrl-C."""
+        await self.clock.sleep(0)
+        raise asyncio.CancelledError  # only if stop() found the deploy cancelling already
+
     def _why_stopped(self) -> str:
         if self.stopped_by is None:
             return INTERRUPTED
+        if self.lock_lost:
+            return str(self.stopped_by)
         return "the deploy stopped: baton could not write its state"
 
     async def _run_waves(self) -> list[str]:
@@ -180,6 +221,8 @@ class Engine:
             async with self._lock_server(run.plan.server):
                 await self._connect(run)
                 for action in run.plan.actions:
+                    if self._must_stop():
+                        await self._cancelled()
                     if isinstance(action, RunStep | actions.RemoveFromLoadBalancers):
                         wave.check_going()
                     await self._perform(action, run, wave)
@@ -289,7 +332,7 @@ class Engine:
 
     async def _undo_removal(self, run: _ServerRun) -> None:
         """On interrupt, put back a server that left rotation but was not changed yet."""
-        if not run.changed:
+        if not run.changed and not self.lock_lost:
             await self._rotation.put_back(run.name)
 
     def _template_values(self, server: Server) -> dict[str, object]:

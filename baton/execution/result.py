@@ -28,12 +28,15 @@ class DeployResult:
     state_error: str | None = None
     """Why baton's state could not be written, when it could not: the deploy stopped, and
     its record in the state is incomplete."""
+    lock_lost: str | None = None
+    """Why this deploy stopped when another deploy took over its lock (it was frozen): it
+    touched nothing more, and its record is the other deploy's word (abandoned)."""
     observed: tuple[str, ...] = ()
     """What the load balancers counted during the deploy, one line per balancer."""
 
     @property
     def status(self) -> DeployStatus:
-        if self.hook_failure or self.state_error is not None:
+        if self.hook_failure or self.state_error is not None or self.lock_lost is not None:
             return DeployStatus.FAILED
         statuses = {s.status for s in self.servers}
         if statuses == {ServerStatus.SUCCEEDED}:
@@ -60,6 +63,11 @@ class DeployResult:
             lines.append(
                 f"  NOT RECORDED: {self.state_error}; this summary is from memory (rotation as "
                 "read from the load balancers), and the next deploy or `baton recover` takes over"
+            )
+        if self.lock_lost is not None:
+            lines.append(
+                f"  LOCK LOST: {self.lock_lost}; this summary is from memory, and the state "
+                "records this deploy as the deploy that took over left it (abandoned)"
             )
         lines += [f"  {line}" for line in self.observed]
         return "\n".join(lines)

@@ -101,6 +101,8 @@ async def roll_back_if_needed(
     ``drivers``, ``sinks`` and ``secrets``."""
     if report.result.status != "failed" or not report.plan.auto_rollback:
         return None
+    if report.result.lock_lost is not None:
+        return AutoRollback(None, "not rolled back: another deploy holds the lock now")
     plan = rollback_plan(report, store)
     if isinstance(plan, str):
         return AutoRollback(None, plan)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
-from baton._exceptions import BatonError, LoadBalancerError, StateWriteError
+from baton._exceptions import BatonError, LoadBalancerError, LockLost, StateWriteError
 from baton.clock import SYSTEM_CLOCK, Clock
 from baton.drivers import LoadBalancerDriver, Membership
 from baton.execution.events import (
@@ -216,8 +216,9 @@ class Rotation:
         """A change, its journal and its event, finished whole even when interrupted.
 
         A removal that cannot be journalled first is not made (the deploy stops); an add is
-        made anyway: putting a server back never needs the state to be written."""
-        if not self._record(name, server, change, Progress.INTENDED) and change is Change.REMOVE:
+        made anyway: putting a server back never needs the state to be written. Neither is
+        made once another deploy took over the lock: the balancers are that deploy's now."""
+        if not self._record(name, server, change, Progress.INTENDED):
             return
         if change is Change.REMOVE:
             self.out_of(server).add(name)
@@ -232,12 +233,13 @@ class Rotation:
             self._emit(Warned(message=warning))
 
     def _record(self, load_balancer: str, server: str, change: Change, progress: Progress) -> bool:
-        """Journal one change; False (and the deploy stops) when the state cannot be written."""
+        """Journal one change; whether it may be made. When the state cannot be written the
+        deploy stops, and only an add goes on; when the lock was lost, nothing does."""
         try:
             self._journal(load_balancer, server, change, progress)
         except StateWriteError as error:
             self._stop(error)
-            return False
+            return change is Change.ADD and not isinstance(error, LockLost)
         return True
 
     async def confirm_out(self, server: str, when: str) -> None:

@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from baton._exceptions import BatonError, LockError, StateWriteError
+from baton._exceptions import BatonError, LockError, LockLost, StateWriteError
 from baton.checking.findings import require
 from baton.checking.preflight import (
     LOCAL_LOCKS,
@@ -155,6 +155,7 @@ async def _run(
         environment=environment,
         clock=clock,
         lock_server=lambda s: locks.hold(s.name, s.address, s.port),
+        fence=lambda: store.require_lock(deploy_id),
     )
     notes += [taken_over(record, previous) for record in unfinished]
     result = await _run_recorded(
@@ -229,9 +230,17 @@ async def _run_recorded(
             await flusher
         emit(DeployFinished(deploy_id=deploy_id, status=status, summary=summary))
         failed = _finish_record(recorder, store, deploy_id, status, summary)
-    if failed is not None and result.state_error is None:
-        result = replace(result, state_error=str(failed))
-    return result
+    return _unrecorded(result, failed) if failed is not None else result
+
+
+def _unrecorded(result: DeployResult, error: StateWriteError) -> DeployResult:
+    """``result`` saying why its record stops short: the state could not be written, or
+    another deploy took over the lock (the first reason found is kept)."""
+    if result.state_error is not None or result.lock_lost is not None:
+        return result
+    if isinstance(error, LockLost):
+        return replace(result, lock_lost=str(error))
+    return replace(result, state_error=str(error))
 
 
 def _finish_record(
@@ -253,7 +262,7 @@ async def _run_with_hooks(engine: Engine) -> DeployResult:
     """The waves, then last_thing when every server succeeded and on_failure when not."""
     result = await engine.run()
     if engine.stopped_by is not None:
-        result = replace(result, state_error=str(engine.stopped_by))
+        result = _unrecorded(result, engine.stopped_by)
     if result.status is DeployStatus.SUCCEEDED:
         halted = await engine.run_phase("last_thing")
         if halted:
@@ -316,7 +325,9 @@ async def _flush_periodically(
     recorder: Recorder, store: Store, engine: Engine, deploy_id: int
 ) -> None:
     """Write recorded events out, and beat the lock's heartbeat now and then; stop the
-    deploy when the state cannot be written."""
+    deploy when the state cannot be written (however it fails: a heartbeat that ended
+    silently would let another deploy take the lock as stale), or at once when the heartbeat
+    finds the lock taken over (LockLost: a deploy that was frozen must touch nothing more)."""
     clock = engine.clock
     beaten = clock.monotonic()
     while True:
@@ -328,6 +339,8 @@ async def _flush_periodically(
                 beaten = clock.monotonic()
         except StateWriteError as error:
             engine.stop(error)
+        except Exception as error:  # never silently: a lock without heartbeat goes stale
+            engine.stop(StateWriteError(str(error) or type(error).__name__))
 
 
 def _journal(store: Store, application: str, deploy_id: int, clock: Clock) -> Journal:

@@ -9,12 +9,16 @@ their writes (the deploy lock relies on it).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from baton.state.records import Fence
 
 Row = dict[str, Any]
+_T = TypeVar("_T")
 
 
 class Database(abc.ABC):
@@ -29,6 +33,12 @@ class Database(abc.ABC):
     writable: bool = True
     """False for a state opened read-only: the store then does not upgrade its schema."""
 
+    @functools.cached_property
+    def fences(self) -> dict[int, Fence]:
+        """The fence of each deploy that took its lock over this connection, by deploy id
+        (:mod:`baton.state.lock`): the writes of those deploys are checked against it."""
+        return {}
+
     @abc.abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return its rows (none for a statement without rows)."""
@@ -40,6 +50,12 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """An exclusive write transaction: committed on success, rolled back on any error."""
+
+    def write(self, body: Callable[[], _T]) -> _T:
+        """``body`` in a write transaction, for the writes a deploy makes as it runs: a
+        backend whose connection can break (PostgreSQL) runs it again on a new one."""
+        with self.transaction():
+            return body()
 
     def continue_ids(self, table: str) -> None:  # noqa: B027 - only PostgreSQL needs it
         """After rows were inserted with their ids, make new ids follow the largest."""

@@ -53,12 +53,22 @@ class Deploys(Repository):
         return deploy_id
 
     def finish_deploy(self, deploy_id: int, status: str, summary: str) -> None:
-        with self._db.transaction():
+        """Record the deploy's end and release its lock. A deploy that lost its lock (LockLost)
+        or is no longer running changes nothing: the deploy that took over recorded it as
+        abandoned, and that record is never overwritten."""
+        lock = DeployLock(self._db)
+
+        def finish() -> None:
+            lock.require_lock(deploy_id)
             self._db.query(
-                "UPDATE deploys SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
+                "UPDATE deploys SET status = ?, summary = ?, finished_at = ?"
+                " WHERE id = ? AND status = 'running'",
                 (status, summary, time.time(), deploy_id),
             )
-            DeployLock(self._db).release(deploy_id)
+            lock.release(deploy_id)
+
+        self._db.write(finish)
+        self._db.fences.pop(deploy_id, None)  # released: what it writes now is its own
 
     def _abandon_running(self, application: str, now: float) -> None:
         """Record as abandoned every deploy still 'running' once its lock is taken over (its

@@ -44,16 +44,34 @@ def here() -> Whereabouts:
 def process_start(pid: int) -> int | None:
     """When process ``pid`` started, in clock ticks after boot; None when /proc does not say
     (no such process, a zombie, or a /proc that hides it)."""
+    fields = _stat(pid)
+    if fields is None or len(fields) < 20 or fields[0] in ENDED:
+        return None
+    return int(fields[19])
+
+
+def process_state(pid: int) -> str | None:
+    """Process ``pid``'s state letter as /proc tells it (R running, S sleeping, T stopped,
+    Z zombie...); None when /proc does not say."""
+    fields = _stat(pid)
+    return fields[0] if fields else None
+
+
+ENDED = frozenset("ZX")
+"""A zombie (Z) or dead (X) process has ended: only its parent has not read its exit yet."""
+STOPPED = frozenset("Tt")
+"""A stopped process (SIGSTOP, a debugger) is frozen, not gone: it may resume at any time."""
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as file:
             text = file.read().decode(errors="replace")
     except OSError:
         return None
     # The command name, in parentheses, may hold spaces and parentheses itself.
-    fields = text[text.rfind(")") + 2 :].split()
-    if len(fields) < 20 or fields[0] == "Z":
-        return None
-    return int(fields[19])
+    return text[text.rfind(")") + 2 :].split() or None
 
 
 def process_runs(pid: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baton.state.database import Repository
+from baton.state.lock import DeployLock
 from baton.state.records import JournalEntry
 
 
@@ -11,8 +12,11 @@ class BalancerJournal(Repository):
     recovery: a change "intended" and never "done" means a deploy died in the middle of it."""
 
     def journal(self, entry: JournalEntry) -> None:
-        """Record a load balancer change before it is made ("intended") and after ("done")."""
-        with self._db.transaction():
+        """Record a load balancer change before it is made ("intended") and after ("done");
+        LockLost when the deploy lost its lock (nothing is written: the change is not made)."""
+
+        def write() -> None:
+            DeployLock(self._db).require_lock(entry.deploy_id)
             self._db.query(
                 "INSERT INTO journal (application, load_balancer, server, action,"
                 " state, deploy_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -21,6 +25,8 @@ class BalancerJournal(Repository):
                 " deploy_id = excluded.deploy_id, at = excluded.at",
                 entry.values(),
             )
+
+        self._db.write(write)
 
     def journal_entries(self, application: str) -> list[JournalEntry]:
         rows = self._db.query(

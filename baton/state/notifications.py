@@ -12,13 +12,16 @@ from baton.state.schema import NOTIFICATIONS_SINCE, current_version
 class Notifications(Repository):
     def record_notification(self, deploy_id: int, attempt: NotificationAttempt) -> None:
         """Add one delivery attempt to the deploy's history."""
-        with self._db.transaction():
+
+        def write() -> None:
             self._db.query(
                 "INSERT INTO notifications (deploy_id, seq, at, target, message, attempt,"
                 " outcome, detail) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?"
                 " FROM notifications WHERE deploy_id = ?",
                 (deploy_id, *dataclasses.astuple(attempt), deploy_id),
             )
+
+        self._db.write(write)
 
     def notifications(self, deploy_id: int) -> list[NotificationAttempt]:
         if current_version(self._db) < NOTIFICATIONS_SINCE:  # read-only, not upgraded

@@ -3,22 +3,42 @@
 Every write transaction first takes one transaction-level advisory lock, which serializes
 writers across processes and machines the way SQLite's ``BEGIN IMMEDIATE`` does on one
 machine: a lock check and the insert that takes the lock can never interleave.
+
+A server restarts, a failover moves it, a network blips: when the connection is lost, a
+statement, or a whole write (:meth:`PostgresDatabase.write`), is tried again on a new
+connection for RECONNECT_FOR seconds before it fails with a StateWriteError (a deploy then
+stops as on a full disk). Once that happened, later statements try one reconnection each
+instead of waiting again, until one gets through.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from baton._exceptions import StateError
+from baton._exceptions import StateError, StateWriteError
 from baton.state.database import Database, Row
 from baton.withheld import withhold
 
+if TYPE_CHECKING:
+    import psycopg
+
 WRITE_LOCK = 0x6261746F6E  # "baton": the advisory lock every write transaction holds
 CONNECT_TIMEOUT = 10
+RECONNECT_FOR = 10.0
+"""Seconds a statement or write waits for a lost PostgreSQL connection to come back."""
+RECONNECT_PAUSE = 0.5
+_T = TypeVar("_T")
+
+
+class ConnectionLost(StateWriteError):
+    """The connection to the PostgreSQL state broke, and could not be opened again."""
+
+
 URL_FORM = "postgresql://USER@HOST:PORT/DATABASE (an IPv6 address in brackets: [::1])"
 
 
@@ -31,7 +51,6 @@ class PostgresDatabase(Database):
         try:
             import psycopg
             from psycopg.conninfo import conninfo_to_dict
-            from psycopg.rows import dict_row
         except ImportError:
             raise StateError(
                 f"{self.location}: a PostgreSQL state needs psycopg: "
@@ -44,30 +63,116 @@ class PostgresDatabase(Database):
                 f"{self.location} is not a valid PostgreSQL URL ({_reason(exc, url)}); "
                 f"write it as {URL_FORM}"
             ) from None
+        self._url, self._depth, self._down = url, 0, False
         try:
-            self._db = psycopg.connect(
-                url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
-            )
+            self._db = self._connect()
         except psycopg.Error as exc:
             raise StateError(
                 f"cannot reach the PostgreSQL state at {self.location}: {_reason(exc, url)}"
             ) from None
 
+    def _connect(self) -> psycopg.Connection[Row]:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        return psycopg.connect(
+            self._url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
+        )
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        cursor = self._db.execute(_placeholders(sql), tuple(params))
-        return list(cursor.fetchall()) if cursor.description else []
+        def run() -> list[Row]:
+            cursor = self._connection().execute(_placeholders(sql), tuple(params))
+            return list(cursor.fetchall()) if cursor.description else []
+
+        return self._patiently(run)
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = [tuple(row) for row in rows]
-        if rows:
-            with self._db.cursor() as cursor:
+
+        def run() -> None:
+            with self._connection().cursor() as cursor:
                 cursor.executemany(_placeholders(sql), rows)
+
+        if rows:
+            self._patiently(run)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._db.transaction():
-            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield
+        """A write transaction; ConnectionLost when the connection breaks in it (its body
+        cannot be run again from here: :meth:`write` can)."""
+        import psycopg
+
+        connection = self._connection()
+        try:
+            with connection.transaction():
+                self._depth += 1
+                try:
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield
+                finally:
+                    self._depth -= 1
+        except psycopg.OperationalError as exc:
+            raise self._failure(exc) from None
+
+    def write(self, body: Callable[[], _T]) -> _T:
+        """``body`` in a write transaction, run again whole on a new connection when the
+        connection broke, for RECONNECT_FOR seconds."""
+
+        def once() -> _T:
+            with self.transaction():
+                return body()
+
+        return self._patiently(once)
+
+    def _patiently(self, operation: Callable[[], _T]) -> _T:
+        """Run ``operation``; when the connection was lost, again on a new one until
+        RECONNECT_FOR seconds have passed (one try only once that failed: it is down). In a
+        transaction, once: the transaction is what is tried again."""
+        import psycopg
+
+        if self._depth:
+            try:
+                return operation()
+            except psycopg.OperationalError as exc:
+                raise self._failure(exc) from None
+        deadline = time.monotonic() + (0.0 if self._down else RECONNECT_FOR)
+        while True:
+            try:
+                result = operation()
+            except psycopg.OperationalError as exc:
+                failure = self._failure(exc)
+            except ConnectionLost as lost:
+                failure = lost
+            else:
+                self._down = False
+                return result
+            if not isinstance(failure, ConnectionLost):
+                raise failure  # the server answered: trying again changes nothing
+            if time.monotonic() >= deadline:
+                self._down = True
+                raise failure
+            time.sleep(RECONNECT_PAUSE)
+
+    def _connection(self) -> psycopg.Connection[Row]:
+        """The connection, opened again when it was lost (one try)."""
+        import psycopg
+
+        if self._db.closed or self._db.broken:
+            try:
+                self._db = self._connect()
+            except psycopg.OperationalError as exc:
+                raise self._failure(exc) from None
+        return self._db
+
+    def _failure(self, error: Exception) -> StateError:
+        """A lost connection as ConnectionLost; any other error as one line naming the state."""
+        reason = _reason(error, self._url)
+        if self._db.closed or self._db.broken or isinstance(error, ConnectionLost):
+            return ConnectionLost(
+                f"lost the connection to the PostgreSQL state at {self.location} (tried again "
+                f"for {RECONNECT_FOR:g}s): {reason}"
+            )
+        return StateError(f"the PostgreSQL state at {self.location} failed: {reason}")
 
     def continue_ids(self, table: str) -> None:
         self._db.execute(

@@ -9,7 +9,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from baton.state.identity import Whereabouts, here, process_runs, process_start
+from baton.state.identity import (
+    ENDED,
+    STOPPED,
+    Whereabouts,
+    here,
+    process_runs,
+    process_start,
+    process_state,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,10 @@ class LockHolder:
     started: int | None = None
     """The process's start time in clock ticks after boot: a later process given the same
     pid has another."""
+    token: int | None = None
+    """The lock's fencing token: it grows with each deploy that takes the application's lock,
+    so a deploy that lost its lock (frozen, then taken over) finds another token there and
+    writes nothing more (None in a lock an older baton recorded)."""
 
     @classmethod
     def this_process(cls) -> LockHolder:
@@ -62,11 +74,12 @@ class LockHolder:
 
     def alive(self, now: float | None = None) -> bool:
         """A holder this machine can check (same machine, boot and pid namespace) is alive
-        while its process runs: that pid, started at that time. Any other, whatever its
-        hostname, is alive while its last heartbeat is under STALE_AFTER old: a lock with a
-        fresh heartbeat is never taken over on a guess about a process baton cannot see."""
-        if self.started is not None and here().known and self.whereabouts() == here():
-            if not process_runs(self.pid):
+        while its process runs: that pid, started at that time, and not a zombie (a frozen
+        one is alive: it may resume). Any other, whatever its hostname, is alive while its
+        last heartbeat is under STALE_AFTER old: a lock with a fresh heartbeat is never taken
+        over on a guess about a process baton cannot see."""
+        if self.checkable():
+            if not process_runs(self.pid) or process_state(self.pid) in ENDED:
                 return False
             started = process_start(self.pid)
             if started is not None:
@@ -74,12 +87,41 @@ class LockHolder:
         last = self.heartbeat if self.heartbeat is not None else self.since
         return (now if now is not None else time.time()) - last < STALE_AFTER
 
+    def checkable(self) -> bool:
+        """This machine can look at the holder's process: same machine, boot, pid namespace."""
+        return self.started is not None and here().known and self.whereabouts() == here()
+
+    def frozen(self) -> bool:
+        """The holder's process is here and stopped (SIGSTOP): frozen, not gone."""
+        return self.checkable() and process_state(self.pid) in STOPPED
+
+    def why_taken_over(self, now: float | None = None) -> str:
+        """Why a deploy may take this holder's lock, as far as this machine can tell: a
+        process it cannot see is only known to be silent, frozen or gone."""
+        process = f"its process (pid {self.pid} on {self.host})"
+        if self.checkable():
+            return f"{process} is gone"
+        last = self.heartbeat if self.heartbeat is not None else self.since
+        silent = (now if now is not None else time.time()) - last
+        return f"{process} has not beaten its heartbeat for {silent:.0f}s (frozen or gone)"
+
     def whereabouts(self) -> Whereabouts:
         return Whereabouts(self.machine_id, self.boot_id, self.pid_namespace)
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
-        return f"deploy #{self.deploy_id}, pid {self.pid} on {self.host}, since {since}"
+        frozen = ", frozen (stopped)" if self.frozen() else ""
+        return f"deploy #{self.deploy_id}, pid {self.pid} on {self.host}, since {since}{frozen}"
+
+
+@dataclass
+class Fence:
+    """The lock a deploy took over one connection: its application and fencing token; once
+    lost, why (a lock never comes back: a later holder's token is larger)."""
+
+    application: str
+    token: int
+    lost: str | None = None
 
 
 @dataclass(frozen=True)

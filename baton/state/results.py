@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from baton.state.database import Repository
+from baton.state.lock import DeployLock
 from baton.state.records import ServerResult, StepResult, StoredEvent
 
 
@@ -17,10 +18,14 @@ class Results(Repository):
         steps: list[StepResult],
         servers: list[ServerResult],
     ) -> None:
-        """Write a batch of events and finished results in one transaction."""
-        with self._db.transaction():
+        """Write a batch of events and finished results in one transaction; LockLost when
+        the deploy lost its lock (nothing is written)."""
+
+        def write() -> None:
+            DeployLock(self._db).require_lock(deploy_id)
             self._db.execute_many(
-                "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (deploy_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (deploy_id, seq) DO NOTHING",
                 [(deploy_id, e.seq, e.at, e.kind, json.dumps(e.data)) for e in events],
             )
             self._db.execute_many(
@@ -39,6 +44,8 @@ class Results(Repository):
                 " started_at = excluded.started_at, finished_at = excluded.finished_at",
                 [(deploy_id, *s.values()) for s in servers],
             )
+
+        self._db.write(write)
 
     def events(
         self, deploy_id: int, after: int = 0, *, kind: str | None = None, limit: int | None = None

@@ -129,7 +129,15 @@ ALTER TABLE locks ADD COLUMN pid_namespace BIGINT;
 ALTER TABLE locks ADD COLUMN started BIGINT
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+V6 = """
+ALTER TABLE locks ADD COLUMN token BIGINT;
+CREATE TABLE IF NOT EXISTS lock_tokens (
+    application TEXT PRIMARY KEY,
+    token       BIGINT NOT NULL
+)
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 """Version N is reached by applying MIGRATIONS[N - 1]."""
 NOTIFICATIONS_SINCE = MIGRATIONS.index(V3) + 1
 """The version with the notifications table: a state opened read-only may be older."""
@@ -141,6 +149,9 @@ HEARTBEAT_SINCE = MIGRATIONS.index(V2) + 1
 HOLDER_IDENTITY_SINCE = MIGRATIONS.index(V5) + 1
 """The version where a lock names its holder beyond host and pid (baton.state.identity):
 locks recorded before have none, and are judged by their heartbeat."""
+FENCING_SINCE = MIGRATIONS.index(V6) + 1
+"""The version where a lock carries a fencing token, counted per application in
+``lock_tokens`` (which outlives each lock): every deploy that takes the lock gets a larger one."""
 
 VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1),"

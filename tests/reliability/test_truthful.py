@@ -97,9 +97,8 @@ async def test_haproxy_restarted_with_its_saved_state_keeps_servers_out(site: Si
 def small_filesystem(directory: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` mounted at ``directory`` for the state; unmounted afterwards."""
     directory.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", directory], check=True
-    )
+    options = f"size={size},mode=0700"  # a state directory others can write to is refused
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", directory], check=True)
     try:
         yield directory
     finally:
